@@ -1,0 +1,292 @@
+//! The authorization request (RFC 6749 §4.1.1 + RFC 7636 §4.3 + OIDC Core §3.1.2.1).
+//!
+//! [`authorize`] is the only way to make a [`PendingAuthorization`], and the
+//! pending record is the only thing a callback can be validated against.
+
+use super::encoding::{b64url, FormBuilder};
+use super::error::Error;
+use super::secret::{CodeVerifier, Nonce, State};
+use super::url::{check_url, split};
+
+/// Where the provider puts the authorization response (OAuth 2.0 Multiple Response Types §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    /// `?code=…&state=…` (the default for `response_type=code`).
+    #[default]
+    Query,
+    /// `#code=…&state=…`, sent as `response_mode=fragment`.
+    Fragment,
+}
+
+/// Parameters an `extraParams` entry may not set: they are the protocol's own,
+/// and letting app code (or a value an attacker influences) override them would
+/// undo PKCE, state or nonce.
+pub const RESERVED_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "code_verifier",
+    "response_mode",
+    "request",
+    "request_uri",
+    "client_secret",
+];
+
+/// What the application asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeRequest<'a> {
+    /// The provider's authorization endpoint; may already carry a query, which is kept.
+    pub authorization_endpoint: &'a str,
+    /// The registered public client id.
+    pub client_id: &'a str,
+    /// The registered redirect URI.
+    pub redirect_uri: &'a str,
+    /// Space-separated scopes; `nonce` is sent when it contains `openid`.
+    pub scope: &'a str,
+    /// Query or fragment.
+    pub response_mode: ResponseMode,
+    /// Extra parameters: prompt, login_hint, audience, resource, ui_locales,
+    /// acr_values, max_age, or any other. Repeats are allowed (RFC 8707 `resource`).
+    pub extra_params: &'a [(String, String)],
+}
+
+/// Fresh CSPRNG output for one login: 256 bits each for verifier, state and nonce.
+pub struct Entropy {
+    /// For the code verifier.
+    pub verifier: [u8; 32],
+    /// For `state`.
+    pub state: [u8; 32],
+    /// For `nonce`.
+    pub nonce: [u8; 32],
+}
+
+/// What the callback must be checked against. Lives in sessionStorage between
+/// the redirect and the callback, and is deleted on first use.
+#[derive(Debug)]
+pub struct PendingAuthorization {
+    /// The `state` sent.
+    pub state: State,
+    /// The `nonce` sent, when `openid` was in scope.
+    pub nonce: Option<Nonce>,
+    /// The PKCE verifier for the token request.
+    pub code_verifier: CodeVerifier,
+    /// The redirect URI sent (the token request must repeat it).
+    pub redirect_uri: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at_ms: u64,
+    /// The application's state, as JSON text, handed back after the callback.
+    pub app_state: Option<String>,
+}
+
+/// True when the space-separated `scope` contains `openid`.
+pub fn has_openid(scope: &str) -> bool {
+    scope.split(' ').any(|s| s == "openid")
+}
+
+/// Checks the static parts of a request (endpoints, ids). Run once when a client is made.
+pub fn check_request(req: &AuthorizeRequest) -> Result<(), Error> {
+    check_url(
+        req.authorization_endpoint,
+        "authorizationEndpoint must be an https URL (http only on loopback) without a fragment",
+    )?;
+    check_url(
+        req.redirect_uri,
+        "redirectUri must be an https URL (http only on loopback) without a fragment",
+    )?;
+    if req.client_id.is_empty() {
+        return Err(Error::InvalidConfig("clientId is required"));
+    }
+    if req.scope.trim().is_empty() {
+        return Err(Error::InvalidConfig("scope must not be empty"));
+    }
+    Ok(())
+}
+
+/// Builds the authorization URL and the pending record for one login.
+///
+/// `code_verifier` is a caller-supplied verifier (already checked by
+/// [`CodeVerifier::parse`]); `None` makes one from `entropy`.
+pub fn authorize(
+    req: &AuthorizeRequest,
+    entropy: &Entropy,
+    code_verifier: Option<CodeVerifier>,
+    now_ms: u64,
+    app_state: Option<String>,
+) -> Result<(String, PendingAuthorization), Error> {
+    check_request(req)?;
+    for (name, _) in req.extra_params {
+        if name.is_empty() {
+            return Err(Error::InvalidConfig("extra parameter names must not be empty"));
+        }
+        if RESERVED_PARAMS.contains(&name.as_str()) {
+            return Err(Error::ReservedParameter(name.clone()));
+        }
+    }
+
+    let verifier = code_verifier.unwrap_or_else(|| CodeVerifier::from_entropy(&entropy.verifier));
+    let state = State::new(b64url(&entropy.state));
+    let nonce = has_openid(req.scope).then(|| Nonce::new(b64url(&entropy.nonce)));
+
+    let (base, query, _) = split(req.authorization_endpoint);
+    let mut q = FormBuilder::from_encoded(query.unwrap_or(""));
+    q.pair("response_type", "code")
+        .pair("client_id", req.client_id)
+        .pair("redirect_uri", req.redirect_uri)
+        .pair("scope", req.scope)
+        .pair("state", state.secret());
+    if let Some(n) = &nonce {
+        q.pair("nonce", n.secret());
+    }
+    q.pair("code_challenge", &verifier.challenge())
+        .pair("code_challenge_method", "S256");
+    if req.response_mode == ResponseMode::Fragment {
+        q.pair("response_mode", "fragment");
+    }
+    for (k, v) in req.extra_params {
+        q.pair(k, v);
+    }
+    let mut url = String::from(base);
+    url.push('?');
+    url.push_str(&q.finish());
+
+    let pending = PendingAuthorization {
+        state,
+        nonce,
+        code_verifier: verifier,
+        redirect_uri: String::from(req.redirect_uri),
+        created_at_ms: now_ms,
+        app_state,
+    };
+    Ok((url, pending))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::encoding::parse_pairs;
+
+    fn entropy() -> Entropy {
+        Entropy {
+            verifier: [1; 32],
+            state: [2; 32],
+            nonce: [3; 32],
+        }
+    }
+
+    fn req<'a>(extra: &'a [(String, String)]) -> AuthorizeRequest<'a> {
+        AuthorizeRequest {
+            authorization_endpoint: "https://idp.example.com/authorize",
+            client_id: "spa",
+            redirect_uri: "https://app.example.com/cb",
+            scope: "openid profile",
+            response_mode: ResponseMode::Query,
+            extra_params: extra,
+        }
+    }
+
+    fn query_of(url: &str) -> Vec<(String, String)> {
+        parse_pairs(split(url).1.unwrap()).unwrap()
+    }
+
+    fn get<'a>(q: &'a [(String, String)], k: &str) -> Vec<&'a str> {
+        q.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect()
+    }
+
+    #[test]
+    fn builds_the_protocol_parameters() {
+        let (url, p) = authorize(&req(&[]), &entropy(), None, 1000, None).unwrap();
+        assert!(url.starts_with("https://idp.example.com/authorize?response_type=code&client_id=spa&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&scope=openid%20profile&state="));
+        let q = query_of(&url);
+        assert_eq!(get(&q, "response_type"), ["code"]);
+        assert_eq!(get(&q, "state"), [p.state.secret()]);
+        assert_eq!(get(&q, "nonce"), [p.nonce.as_ref().unwrap().secret()]);
+        assert_eq!(get(&q, "code_challenge"), [p.code_verifier.challenge().as_str()]);
+        assert_eq!(get(&q, "code_challenge_method"), ["S256"]);
+        assert!(get(&q, "response_mode").is_empty());
+        assert!(!url.contains(p.code_verifier.secret()), "verifier must never be in the URL");
+        // 256-bit state and nonce, all distinct
+        assert_eq!(p.state.secret().len(), 43);
+        assert_ne!(p.state.secret(), p.nonce.as_ref().unwrap().secret());
+        assert_eq!(p.created_at_ms, 1000);
+    }
+
+    #[test]
+    fn no_nonce_without_openid() {
+        let mut r = req(&[]);
+        r.scope = "api:read openidish";
+        let (url, p) = authorize(&r, &entropy(), None, 0, None).unwrap();
+        assert!(p.nonce.is_none());
+        assert!(get(&query_of(&url), "nonce").is_empty());
+    }
+
+    #[test]
+    fn extras_are_encoded_and_cannot_override() {
+        let extra = vec![
+            ("login_hint".to_string(), "a b+c@ex.com".to_string()),
+            ("ui_locales".to_string(), "fr-CA ü".to_string()),
+            ("resource".to_string(), "https://api.one/?x=1&y=2#z".to_string()),
+            ("resource".to_string(), "https://api.two/".to_string()),
+            ("max_age".to_string(), "0".to_string()),
+        ];
+        let (url, _) = authorize(&req(&extra), &entropy(), None, 0, None).unwrap();
+        assert!(url.contains("login_hint=a%20b%2Bc%40ex.com"));
+        assert!(url.contains("ui_locales=fr-CA%20%C3%BC"));
+        let q = query_of(&url);
+        assert_eq!(get(&q, "resource"), ["https://api.one/?x=1&y=2#z", "https://api.two/"]);
+        assert_eq!(get(&q, "max_age"), ["0"]);
+        for name in RESERVED_PARAMS {
+            let bad = vec![(name.to_string(), "x".to_string())];
+            assert_eq!(
+                authorize(&req(&bad), &entropy(), None, 0, None).unwrap_err(),
+                Error::ReservedParameter(name.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn endpoint_query_is_kept() {
+        let mut r = req(&[]);
+        r.authorization_endpoint = "https://idp.example.com/authorize?tenant=a%20b&p=1";
+        let (url, _) = authorize(&r, &entropy(), None, 0, None).unwrap();
+        assert!(url.starts_with("https://idp.example.com/authorize?tenant=a%20b&p=1&response_type=code&"));
+    }
+
+    #[test]
+    fn fragment_mode_is_requested() {
+        let mut r = req(&[]);
+        r.response_mode = ResponseMode::Fragment;
+        let (url, _) = authorize(&r, &entropy(), None, 0, None).unwrap();
+        assert_eq!(get(&query_of(&url), "response_mode"), ["fragment"]);
+    }
+
+    #[test]
+    fn caller_verifier_is_used() {
+        let v = CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()).unwrap();
+        let (url, p) = authorize(&req(&[]), &entropy(), Some(v), 0, None).unwrap();
+        assert!(url.contains("code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&"));
+        assert_eq!(p.code_verifier.secret(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    }
+
+    #[test]
+    fn bad_config_is_typed() {
+        let mut r = req(&[]);
+        r.client_id = "";
+        assert!(matches!(authorize(&r, &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        let mut r = req(&[]);
+        r.redirect_uri = "https://app.example.com/cb#x";
+        assert!(matches!(authorize(&r, &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        let mut r = req(&[]);
+        r.authorization_endpoint = "http://idp.example.com/authorize";
+        assert!(matches!(authorize(&r, &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        let mut r = req(&[]);
+        r.scope = " ";
+        assert!(matches!(authorize(&r, &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        let empty = vec![(String::new(), "x".to_string())];
+        assert!(matches!(authorize(&req(&empty), &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+    }
+}

@@ -1,0 +1,273 @@
+//! One error type for every failure, each with a stable snake_case [`Error::code`].
+//!
+//! Messages are fixed text (no formatting machinery on the wasm path) and never
+//! contain a token, code, verifier, state or nonce. Fields from the provider
+//! (RFC 6749 §4.1.2.1 / §5.2) are kept as data so the caller can show them.
+
+/// Where a provider error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// The authorization response on the redirect (RFC 6749 §4.1.2.1).
+    Authorization,
+    /// The token endpoint (RFC 6749 §5.2).
+    Token,
+}
+
+/// An error the authorization server returned, kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderError {
+    /// The `error` parameter, e.g. `access_denied` or `invalid_grant`.
+    pub error: String,
+    /// The `error_description` parameter, if any (untrusted text: render as text, never as HTML).
+    pub error_description: Option<String>,
+    /// The `error_uri` parameter, if any.
+    pub error_uri: Option<String>,
+    /// The HTTP status for token endpoint errors.
+    pub status: Option<u16>,
+    /// Which step returned it.
+    pub source: ErrorSource,
+}
+
+/// Every way a pkce-wasm operation can fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The client configuration is unusable; the payload names the problem.
+    InvalidConfig(&'static str),
+    /// A caller-supplied code verifier is not 43–128 unreserved characters (RFC 7636 §4.1).
+    InvalidCodeVerifier,
+    /// An extra authorization parameter tried to set a protocol parameter (the payload is its name).
+    ReservedParameter(String),
+    /// The URL carries none of `code`, `state`, `error`.
+    NotACallback,
+    /// The callback's query or fragment is not valid percent-encoded UTF-8.
+    InvalidCallback,
+    /// A protocol parameter appears more than once (RFC 6749 §3.1); the payload is its name.
+    DuplicateParameter(String),
+    /// The callback has no `state`.
+    MissingState,
+    /// No login in progress in this tab matches the callback's `state`.
+    StateMismatch,
+    /// This callback was already processed; its code is not sent twice.
+    CallbackReplayed,
+    /// The login transaction is older than its time-to-live.
+    TransactionExpired,
+    /// The stored transaction record is unreadable (edited or corrupted).
+    TransactionInvalid,
+    /// The callback has neither `code` nor `error`.
+    MissingCode,
+    /// The callback has both `code` and `error`.
+    CodeAndError,
+    /// The callback's `iss` differs from the configured issuer (RFC 9207).
+    IssuerMismatch,
+    /// The authorization server answered with an error.
+    Provider(ProviderError),
+    /// The token endpoint answered non-2xx without an RFC 6749 §5.2 error body.
+    TokenHttpError(u16),
+    /// The token response is not JSON (content type or body).
+    TokenResponseNotJson,
+    /// The token response JSON has a field of the wrong type.
+    InvalidTokenResponse,
+    /// The token response has no `access_token`.
+    MissingAccessToken,
+    /// The token response has no `token_type`.
+    MissingTokenType,
+    /// The token response's `token_type` is not `Bearer`.
+    UnsupportedTokenType,
+    /// A response body exceeded the size limit.
+    ResponseTooLarge,
+    /// sessionStorage (or the configured store) is absent or throws.
+    StorageUnavailable,
+    /// The request did not reach the server or its answer was lost.
+    Network,
+}
+
+impl Error {
+    /// The stable snake_case code. Provider errors pass the provider's own RFC 6749
+    /// code through (e.g. `access_denied`, `invalid_grant`) when it is a well-formed
+    /// code, else `provider_error`.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::InvalidConfig(_) => "invalid_config",
+            Error::InvalidCodeVerifier => "invalid_code_verifier",
+            Error::ReservedParameter(_) => "reserved_parameter",
+            Error::NotACallback => "not_a_callback",
+            Error::InvalidCallback => "invalid_callback",
+            Error::DuplicateParameter(_) => "duplicate_parameter",
+            Error::MissingState => "missing_state",
+            Error::StateMismatch => "state_mismatch",
+            Error::CallbackReplayed => "callback_replayed",
+            Error::TransactionExpired => "transaction_expired",
+            Error::TransactionInvalid => "transaction_invalid",
+            Error::MissingCode => "missing_code",
+            Error::CodeAndError => "code_and_error",
+            Error::IssuerMismatch => "iss_mismatch",
+            Error::Provider(p) => {
+                if is_error_code(&p.error) {
+                    &p.error
+                } else {
+                    "provider_error"
+                }
+            }
+            Error::TokenHttpError(_) => "token_http_error",
+            Error::TokenResponseNotJson => "token_response_not_json",
+            Error::InvalidTokenResponse => "invalid_token_response",
+            Error::MissingAccessToken => "missing_access_token",
+            Error::MissingTokenType => "missing_token_type",
+            Error::UnsupportedTokenType => "unsupported_token_type",
+            Error::ResponseTooLarge => "response_too_large",
+            Error::StorageUnavailable => "storage_unavailable",
+            Error::Network => "network_error",
+        }
+    }
+
+    /// A readable, secret-free message. Built without `core::fmt`.
+    pub fn message(&self) -> String {
+        let fixed = match self {
+            Error::InvalidConfig(what) => return join("Invalid configuration: ", what),
+            Error::InvalidCodeVerifier => {
+                "The code verifier must be 43 to 128 characters from [A-Za-z0-9-._~] (RFC 7636 section 4.1)."
+            }
+            Error::ReservedParameter(name) => {
+                return join3(
+                    "Extra parameter '",
+                    name,
+                    "' would override a protocol parameter; set it through the client's options instead.",
+                )
+            }
+            Error::NotACallback => "This URL is not an authorization callback: it has no code, state or error.",
+            Error::InvalidCallback => "The callback URL is not valid percent-encoded UTF-8.",
+            Error::DuplicateParameter(name) => {
+                return join3("The callback repeats the parameter '", name, "' (RFC 6749 section 3.1).")
+            }
+            Error::MissingState => "The callback has no state parameter, so it cannot be matched to a login.",
+            Error::StateMismatch => {
+                "The callback's state matches no login started in this tab: it may be forged, from another tab, or the storage was cleared."
+            }
+            Error::CallbackReplayed => {
+                "This callback was already processed; start a new login instead of reusing it."
+            }
+            Error::TransactionExpired => "The login took too long and its transaction expired; please log in again.",
+            Error::TransactionInvalid => "The stored login transaction is unreadable; please log in again.",
+            Error::MissingCode => "The callback has neither an authorization code nor an error.",
+            Error::CodeAndError => "The callback has both a code and an error; it is rejected.",
+            Error::IssuerMismatch => {
+                "The callback's iss parameter does not match the configured issuer (RFC 9207): possible mix-up attack."
+            }
+            Error::Provider(p) => {
+                let lead = match p.source {
+                    ErrorSource::Authorization => "The authorization server returned ",
+                    ErrorSource::Token => "The token endpoint returned ",
+                };
+                let mut m = join(lead, &p.error);
+                if let Some(d) = &p.error_description {
+                    m.push_str(": ");
+                    m.push_str(truncate(d, 300));
+                }
+                return m;
+            }
+            Error::TokenHttpError(_) => "The token endpoint answered with an HTTP error and no OAuth error body.",
+            Error::TokenResponseNotJson => "The token endpoint's answer is not JSON.",
+            Error::InvalidTokenResponse => "The token response has a field of the wrong type.",
+            Error::MissingAccessToken => "The token response has no access_token.",
+            Error::MissingTokenType => "The token response has no token_type.",
+            Error::UnsupportedTokenType => "The token response's token_type is not Bearer.",
+            Error::ResponseTooLarge => "The response body is larger than allowed.",
+            Error::StorageUnavailable => {
+                "sessionStorage is unavailable or refuses writes, so a login cannot be started safely."
+            }
+            Error::Network => "The request failed before an answer arrived (network, CORS or a blocked URL).",
+        };
+        String::from(fixed)
+    }
+
+    /// The provider's error fields, when the provider returned an error.
+    pub fn provider(&self) -> Option<&ProviderError> {
+        match self {
+            Error::Provider(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, for errors that carry one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Provider(p) => p.status,
+            Error::TokenHttpError(s) => Some(*s),
+            _ => None,
+        }
+    }
+}
+
+/// RFC 6749 §5.2 error codes are `%x20-21 / %x23-5B / %x5D-7E`; we pass through only
+/// the conventional `[a-z0-9_]{1,64}` shape so codes stay safe to switch on.
+fn is_error_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn join(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + b.len());
+    s.push_str(a);
+    s.push_str(b);
+    s
+}
+
+fn join3(a: &str, b: &str, c: &str) -> String {
+    let mut s = join(a, b);
+    s.push_str(c);
+    s
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(code: &str) -> Error {
+        Error::Provider(ProviderError {
+            error: code.into(),
+            error_description: Some("End-User aborted interaction".into()),
+            error_uri: None,
+            status: None,
+            source: ErrorSource::Authorization,
+        })
+    }
+
+    #[test]
+    fn provider_codes_pass_through_when_well_formed() {
+        assert_eq!(provider("access_denied").code(), "access_denied");
+        assert_eq!(provider("<script>").code(), "provider_error");
+        assert_eq!(provider("").code(), "provider_error");
+        assert_eq!(
+            provider("access_denied").message(),
+            "The authorization server returned access_denied: End-User aborted interaction"
+        );
+    }
+
+    #[test]
+    fn long_descriptions_are_cut_on_a_char_boundary() {
+        let long = "é".repeat(400);
+        let e = Error::Provider(ProviderError {
+            error: "x".into(),
+            error_description: Some(long),
+            error_uri: None,
+            status: Some(400),
+            source: ErrorSource::Token,
+        });
+        assert!(e.message().len() < 400);
+        assert_eq!(e.status(), Some(400));
+    }
+}

@@ -1,0 +1,304 @@
+//! A strict, small JSON parser (RFC 8259) for token, discovery and JWT bodies.
+//!
+//! Why not serde_json: it costs tens of kB of wasm. This one keeps numbers as
+//! their source text (converted on demand, integers only), rejects duplicate
+//! object keys (a classic JWT-claims confusion), and caps nesting depth.
+
+/// A parsed JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`
+    Null,
+    /// `true` / `false`
+    Bool(bool),
+    /// A number, as its validated source text.
+    Number(String),
+    /// A string, unescaped.
+    String(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object, members in source order, keys unique.
+    Object(Vec<(String, Value)>),
+}
+
+const MAX_DEPTH: usize = 32;
+
+impl Value {
+    /// The member `key` of an object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer number (a fraction is truncated; exponents and
+    /// negative numbers give `None`).
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(n) => {
+                let int = n.split('.').next().unwrap_or("");
+                super::encoding::parse_u64(int)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Parses a complete JSON text. `None` on any syntax error, trailing data,
+/// duplicate key or excessive depth.
+pub fn parse(text: &str) -> Option<Value> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    let v = p.value(0)?;
+    p.ws();
+    if p.i == p.s.len() {
+        Some(v)
+    } else {
+        None
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn bump(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.i += 1;
+        Some(b)
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, lit: &[u8]) -> Option<()> {
+        let end = self.i.checked_add(lit.len())?;
+        if self.s.get(self.i..end)? == lit {
+            self.i = end;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        match self.peek()? {
+            b'n' => self.eat(b"null").map(|_| Value::Null),
+            b't' => self.eat(b"true").map(|_| Value::Bool(true)),
+            b'f' => self.eat(b"false").map(|_| Value::Bool(false)),
+            b'"' => self.string().map(Value::String),
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Some(Value::Array(items));
+                }
+                loop {
+                    items.push(self.value(depth + 1)?);
+                    self.ws();
+                    match self.bump()? {
+                        b',' => continue,
+                        b']' => return Some(Value::Array(items)),
+                        _ => return None,
+                    }
+                }
+            }
+            b'{' => {
+                self.i += 1;
+                let mut members: Vec<(String, Value)> = Vec::new();
+                self.ws();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Some(Value::Object(members));
+                }
+                loop {
+                    self.ws();
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    let key = self.string()?;
+                    if members.iter().any(|(k, _)| *k == key) {
+                        return None;
+                    }
+                    self.ws();
+                    if self.bump()? != b':' {
+                        return None;
+                    }
+                    let v = self.value(depth + 1)?;
+                    members.push((key, v));
+                    self.ws();
+                    match self.bump()? {
+                        b',' => continue,
+                        b'}' => return Some(Value::Object(members)),
+                        _ => return None,
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Option<Value> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        if self.peek() == Some(b'0') {
+            self.i += 1;
+        } else if self.digits() == 0 {
+            return None;
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        let text = core::str::from_utf8(self.s.get(start..self.i)?).ok()?;
+        Some(Value::Number(String::from(text)))
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let mut n = 0u32;
+        for _ in 0..4 {
+            let d = char::from(self.bump()?).to_digit(16)?;
+            n = n << 4 | d;
+        }
+        Some(n)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        self.i += 1; // opening quote
+        let mut out = Vec::new();
+        loop {
+            let b = self.bump()?;
+            match b {
+                b'"' => return String::from_utf8(out).ok(),
+                b'\\' => {
+                    let c = match self.bump()? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                self.eat(b"\\u")?;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return None;
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            char::from_u32(code)?
+                        }
+                        _ => return None,
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                0..=0x1f => return None,
+                _ => out.push(b),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_token_response() {
+        let v = parse(r#" {"access_token":"a\u00e9\"b","expires_in":3600,"x":[1,-2.5e3,true,null,{}]} "#)
+            .unwrap();
+        assert_eq!(v.get("access_token").and_then(Value::as_str), Some("aé\"b"));
+        assert_eq!(v.get("expires_in").and_then(Value::as_u64), Some(3600));
+        assert_eq!(v.get("missing"), None);
+    }
+
+    #[test]
+    fn surrogate_pairs_decode() {
+        let v = parse(r#""\ud83d\ude00""#).unwrap();
+        assert_eq!(v.as_str(), Some("😀"));
+        assert_eq!(parse(r#""\ud83d""#), None);
+        assert_eq!(parse(r#""\ude00""#), None);
+    }
+
+    #[test]
+    fn rejects_what_strict_json_rejects() {
+        for bad in [
+            "", "{", "}", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "\"\\x\"",
+            "\"a\nb\"", "{\"a\":1}x", "{'a':1}", "{\"a\" 1}", "nul", "tru", "[1 2]",
+            "{\"a\":1,\"a\":2}", "\"\u{1}\"",
+        ] {
+            assert_eq!(parse(bad), None, "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn depth_is_capped() {
+        let deep = "[".repeat(40) + &"]".repeat(40);
+        assert_eq!(parse(&deep), None);
+        let ok = "[".repeat(10) + &"]".repeat(10);
+        assert!(parse(&ok).is_some());
+    }
+
+    #[test]
+    fn integers_only_for_u64() {
+        assert_eq!(parse("-1").unwrap().as_u64(), None);
+        assert_eq!(parse("1e3").unwrap().as_u64(), None);
+        assert_eq!(parse("12.9").unwrap().as_u64(), Some(12));
+        assert_eq!(parse("\"3600\"").unwrap().as_u64(), None);
+    }
+}
