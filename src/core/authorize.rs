@@ -121,7 +121,9 @@ pub fn authorize(
     check_request(req)?;
     for (name, _) in req.extra_params {
         if name.is_empty() {
-            return Err(Error::InvalidConfig("extra parameter names must not be empty"));
+            return Err(Error::InvalidConfig(
+                "extra parameter names must not be empty",
+            ));
         }
         if RESERVED_PARAMS.contains(&name.as_str()) {
             return Err(Error::ReservedParameter(name.clone()));
@@ -194,7 +196,10 @@ mod tests {
     }
 
     fn get<'a>(q: &'a [(String, String)], k: &str) -> Vec<&'a str> {
-        q.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect()
+        q.iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     #[test]
@@ -205,10 +210,16 @@ mod tests {
         assert_eq!(get(&q, "response_type"), ["code"]);
         assert_eq!(get(&q, "state"), [p.state.secret()]);
         assert_eq!(get(&q, "nonce"), [p.nonce.as_ref().unwrap().secret()]);
-        assert_eq!(get(&q, "code_challenge"), [p.code_verifier.challenge().as_str()]);
+        assert_eq!(
+            get(&q, "code_challenge"),
+            [p.code_verifier.challenge().as_str()]
+        );
         assert_eq!(get(&q, "code_challenge_method"), ["S256"]);
         assert!(get(&q, "response_mode").is_empty());
-        assert!(!url.contains(p.code_verifier.secret()), "verifier must never be in the URL");
+        assert!(
+            !url.contains(p.code_verifier.secret()),
+            "verifier must never be in the URL"
+        );
         // 256-bit state and nonce, all distinct
         assert_eq!(p.state.secret().len(), 43);
         assert_ne!(p.state.secret(), p.nonce.as_ref().unwrap().secret());
@@ -229,7 +240,10 @@ mod tests {
         let extra = vec![
             ("login_hint".to_string(), "a b+c@ex.com".to_string()),
             ("ui_locales".to_string(), "fr-CA ü".to_string()),
-            ("resource".to_string(), "https://api.one/?x=1&y=2#z".to_string()),
+            (
+                "resource".to_string(),
+                "https://api.one/?x=1&y=2#z".to_string(),
+            ),
             ("resource".to_string(), "https://api.two/".to_string()),
             ("max_age".to_string(), "0".to_string()),
         ];
@@ -237,7 +251,10 @@ mod tests {
         assert!(url.contains("login_hint=a%20b%2Bc%40ex.com"));
         assert!(url.contains("ui_locales=fr-CA%20%C3%BC"));
         let q = query_of(&url);
-        assert_eq!(get(&q, "resource"), ["https://api.one/?x=1&y=2#z", "https://api.two/"]);
+        assert_eq!(
+            get(&q, "resource"),
+            ["https://api.one/?x=1&y=2#z", "https://api.two/"]
+        );
         assert_eq!(get(&q, "max_age"), ["0"]);
         for name in RESERVED_PARAMS {
             let bad = vec![(name.to_string(), "x".to_string())];
@@ -253,7 +270,8 @@ mod tests {
         let mut r = req(&[]);
         r.authorization_endpoint = "https://idp.example.com/authorize?tenant=a%20b&p=1";
         let (url, _) = authorize(&r, &entropy(), None, 0, None).unwrap();
-        assert!(url.starts_with("https://idp.example.com/authorize?tenant=a%20b&p=1&response_type=code&"));
+        assert!(url
+            .starts_with("https://idp.example.com/authorize?tenant=a%20b&p=1&response_type=code&"));
     }
 
     #[test]
@@ -269,24 +287,42 @@ mod tests {
         let v = CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()).unwrap();
         let (url, p) = authorize(&req(&[]), &entropy(), Some(v), 0, None).unwrap();
         assert!(url.contains("code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&"));
-        assert_eq!(p.code_verifier.secret(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert_eq!(
+            p.code_verifier.secret(),
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        );
     }
 
     #[test]
     fn bad_config_is_typed() {
         let mut r = req(&[]);
         r.client_id = "";
-        assert!(matches!(authorize(&r, &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            authorize(&r, &entropy(), None, 0, None),
+            Err(Error::InvalidConfig(_))
+        ));
         let mut r = req(&[]);
         r.redirect_uri = "https://app.example.com/cb#x";
-        assert!(matches!(authorize(&r, &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            authorize(&r, &entropy(), None, 0, None),
+            Err(Error::InvalidConfig(_))
+        ));
         let mut r = req(&[]);
         r.authorization_endpoint = "http://idp.example.com/authorize";
-        assert!(matches!(authorize(&r, &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            authorize(&r, &entropy(), None, 0, None),
+            Err(Error::InvalidConfig(_))
+        ));
         let mut r = req(&[]);
         r.scope = " ";
-        assert!(matches!(authorize(&r, &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            authorize(&r, &entropy(), None, 0, None),
+            Err(Error::InvalidConfig(_))
+        ));
         let empty = vec![(String::new(), "x".to_string())];
-        assert!(matches!(authorize(&req(&empty), &entropy(), None, 0, None), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            authorize(&req(&empty), &entropy(), None, 0, None),
+            Err(Error::InvalidConfig(_))
+        ));
     }
 }

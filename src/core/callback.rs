@@ -9,7 +9,14 @@ use super::secret::{AuthorizationCode, State};
 use super::url::split;
 
 /// Parameters the authorization response may carry; each at most once.
-const RESPONSE_PARAMS: &[&str] = &["code", "state", "iss", "error", "error_description", "error_uri"];
+const RESPONSE_PARAMS: &[&str] = &[
+    "code",
+    "state",
+    "iss",
+    "error",
+    "error_description",
+    "error_uri",
+];
 
 /// Parameters removed from the address bar after a callback.
 const CLEANED_PARAMS: &[&str] = &[
@@ -190,7 +197,11 @@ mod tests {
 
     #[test]
     fn parses_a_code_response() {
-        let r = parse_callback("https://app/cb?code=abc%2B1&state=s1&iss=https%3A%2F%2Fidp", Q).unwrap();
+        let r = parse_callback(
+            "https://app/cb?code=abc%2B1&state=s1&iss=https%3A%2F%2Fidp",
+            Q,
+        )
+        .unwrap();
         assert_eq!(r.state.secret(), "s1");
         assert_eq!(r.iss.as_deref(), Some("https://idp"));
         let v = r.validate(pending("s1"), Some("https://idp")).unwrap();
@@ -216,10 +227,22 @@ mod tests {
             ("https://app/cb?code=c&state=", Error::MissingState),
             ("https://app/cb?state=s", Error::MissingCode),
             ("https://app/cb?state=s&code=", Error::MissingCode),
-            ("https://app/cb?state=s&code=c&error=access_denied", Error::CodeAndError),
-            ("https://app/cb?state=s&state=t&code=c", Error::DuplicateParameter("state".into())),
-            ("https://app/cb?state=s&code=c&code=d", Error::DuplicateParameter("code".into())),
-            ("https://app/cb?state=s&code=c&iss=a&iss=b", Error::DuplicateParameter("iss".into())),
+            (
+                "https://app/cb?state=s&code=c&error=access_denied",
+                Error::CodeAndError,
+            ),
+            (
+                "https://app/cb?state=s&state=t&code=c",
+                Error::DuplicateParameter("state".into()),
+            ),
+            (
+                "https://app/cb?state=s&code=c&code=d",
+                Error::DuplicateParameter("code".into()),
+            ),
+            (
+                "https://app/cb?state=s&code=c&iss=a&iss=b",
+                Error::DuplicateParameter("iss".into()),
+            ),
             ("https://app/cb?state=s&code=%zz", Error::InvalidCallback),
             ("https://app/cb?state=s&code=%C3", Error::InvalidCallback),
         ];
@@ -233,22 +256,34 @@ mod tests {
     #[test]
     fn provider_errors_surface_after_the_state_check() {
         let url = "https://app/cb?error=access_denied&error_description=End-User+aborted+%3Cb%3E&error_uri=https%3A%2F%2Fidp%2Fe&state=s";
-        let err = parse_callback(url, Q).unwrap().validate(pending("s"), None).unwrap_err();
+        let err = parse_callback(url, Q)
+            .unwrap()
+            .validate(pending("s"), None)
+            .unwrap_err();
         let p = err.provider().unwrap();
         assert_eq!(err.code(), "access_denied");
         assert_eq!(p.error_description.as_deref(), Some("End-User aborted <b>"));
         assert_eq!(p.error_uri.as_deref(), Some("https://idp/e"));
         // a forged error with another state is a state mismatch, not a provider error
-        let err = parse_callback(url, Q).unwrap().validate(pending("other"), None).unwrap_err();
+        let err = parse_callback(url, Q)
+            .unwrap()
+            .validate(pending("other"), None)
+            .unwrap_err();
         assert_eq!(err, Error::StateMismatch);
     }
 
     #[test]
     fn iss_must_match_when_known() {
         let r = parse_callback("https://app/cb?code=c&state=s&iss=https%3A%2F%2Fevil", Q).unwrap();
-        assert_eq!(r.validate(pending("s"), Some("https://idp")).unwrap_err(), Error::IssuerMismatch);
+        assert_eq!(
+            r.validate(pending("s"), Some("https://idp")).unwrap_err(),
+            Error::IssuerMismatch
+        );
         let r = parse_callback("https://app/cb?error=x&state=s&iss=https%3A%2F%2Fevil", Q).unwrap();
-        assert_eq!(r.validate(pending("s"), Some("https://idp")).unwrap_err(), Error::IssuerMismatch);
+        assert_eq!(
+            r.validate(pending("s"), Some("https://idp")).unwrap_err(),
+            Error::IssuerMismatch
+        );
         let r = parse_callback("https://app/cb?code=c&state=s", Q).unwrap();
         assert!(r.validate(pending("s"), Some("https://idp")).is_ok());
     }
@@ -256,15 +291,29 @@ mod tests {
     #[test]
     fn cleans_only_response_parameters() {
         assert_eq!(
-            clean_callback_url("https://app/cb?x=1&code=c&state=s&iss=i&session_state=z&y=%20#top", Q).as_deref(),
+            clean_callback_url(
+                "https://app/cb?x=1&code=c&state=s&iss=i&session_state=z&y=%20#top",
+                Q
+            )
+            .as_deref(),
             Some("https://app/cb?x=1&y=%20#top")
         );
-        assert_eq!(clean_callback_url("https://app/cb?code=c&state=s", Q).as_deref(), Some("https://app/cb"));
         assert_eq!(
-            clean_callback_url("https://app/cb?error=e&error_description=d&error_uri=u&state=s", Q).as_deref(),
+            clean_callback_url("https://app/cb?code=c&state=s", Q).as_deref(),
             Some("https://app/cb")
         );
-        assert_eq!(clean_callback_url("https://app/cb?keep=1#code=c&state=s", F).as_deref(), Some("https://app/cb?keep=1"));
+        assert_eq!(
+            clean_callback_url(
+                "https://app/cb?error=e&error_description=d&error_uri=u&state=s",
+                Q
+            )
+            .as_deref(),
+            Some("https://app/cb")
+        );
+        assert_eq!(
+            clean_callback_url("https://app/cb?keep=1#code=c&state=s", F).as_deref(),
+            Some("https://app/cb?keep=1")
+        );
         assert_eq!(clean_callback_url("https://app/cb?x=1", Q), None);
         assert_eq!(clean_callback_url("https://app/cb", Q), None);
     }

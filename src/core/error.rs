@@ -79,6 +79,8 @@ pub enum Error {
     StorageUnavailable,
     /// The request did not reach the server or its answer was lost.
     Network,
+    /// `crypto.getRandomValues` is unavailable (not a secure context?).
+    CryptoUnavailable,
 }
 
 impl Error {
@@ -117,6 +119,7 @@ impl Error {
             Error::ResponseTooLarge => "response_too_large",
             Error::StorageUnavailable => "storage_unavailable",
             Error::Network => "network_error",
+            Error::CryptoUnavailable => "crypto_unavailable",
         }
     }
 
@@ -176,6 +179,9 @@ impl Error {
                 "sessionStorage is unavailable or refuses writes, so a login cannot be started safely."
             }
             Error::Network => "The request failed before an answer arrived (network, CORS or a blocked URL).",
+            Error::CryptoUnavailable => {
+                "crypto.getRandomValues is unavailable; pkce-wasm needs a secure context (https or loopback)."
+            }
         };
         String::from(fixed)
     }
@@ -203,8 +209,7 @@ impl Error {
 fn is_error_code(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 

@@ -260,8 +260,10 @@ mod tests {
 
     #[test]
     fn parses_a_token_response() {
-        let v = parse(r#" {"access_token":"a\u00e9\"b","expires_in":3600,"x":[1,-2.5e3,true,null,{}]} "#)
-            .unwrap();
+        let v = parse(
+            r#" {"access_token":"a\u00e9\"b","expires_in":3600,"x":[1,-2.5e3,true,null,{}]} "#,
+        )
+        .unwrap();
         assert_eq!(v.get("access_token").and_then(Value::as_str), Some("aé\"b"));
         assert_eq!(v.get("expires_in").and_then(Value::as_u64), Some(3600));
         assert_eq!(v.get("missing"), None);
@@ -278,9 +280,26 @@ mod tests {
     #[test]
     fn rejects_what_strict_json_rejects() {
         for bad in [
-            "", "{", "}", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "\"\\x\"",
-            "\"a\nb\"", "{\"a\":1}x", "{'a':1}", "{\"a\" 1}", "nul", "tru", "[1 2]",
-            "{\"a\":1,\"a\":2}", "\"\u{1}\"",
+            "",
+            "{",
+            "}",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "\"\\x\"",
+            "\"a\nb\"",
+            "{\"a\":1}x",
+            "{'a':1}",
+            "{\"a\" 1}",
+            "nul",
+            "tru",
+            "[1 2]",
+            "{\"a\":1,\"a\":2}",
+            "\"\u{1}\"",
         ] {
             assert_eq!(parse(bad), None, "accepted {bad:?}");
         }

@@ -13,7 +13,9 @@ pub mod transaction;
 pub mod url;
 
 pub use authorize::{authorize, AuthorizeRequest, Entropy, PendingAuthorization, ResponseMode};
-pub use callback::{clean_callback_url, is_callback, parse_callback, CallbackResponse, ValidatedCallback};
+pub use callback::{
+    clean_callback_url, is_callback, parse_callback, CallbackResponse, ValidatedCallback,
+};
 pub use error::{Error, ErrorSource, ProviderError};
 pub use token::{code_exchange, parse_token_response, FormPost, TokenResponse};
 pub use transaction::{Store, Transactions};

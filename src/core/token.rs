@@ -54,7 +54,12 @@ pub struct TokenResponse {
 /// True for `application/json` and `application/*+json`, ignoring parameters and case.
 pub fn is_json_content_type(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
@@ -79,11 +84,17 @@ pub fn parse_token_response(
     let is_json = is_json_content_type(content_type);
     if !(200..300).contains(&status) {
         let parsed = if is_json { json::parse(body) } else { None };
-        let error = parsed.as_ref().and_then(|v| v.get("error")).and_then(Value::as_str);
+        let error = parsed
+            .as_ref()
+            .and_then(|v| v.get("error"))
+            .and_then(Value::as_str);
         return match (parsed.as_ref(), error) {
             (Some(v), Some(e)) if !e.is_empty() => Err(Error::Provider(ProviderError {
                 error: String::from(e),
-                error_description: v.get("error_description").and_then(Value::as_str).map(String::from),
+                error_description: v
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .map(String::from),
                 error_uri: v.get("error_uri").and_then(Value::as_str).map(String::from),
                 status: Some(status),
                 source: ErrorSource::Token,
@@ -138,7 +149,9 @@ mod tests {
             pending: PendingAuthorization {
                 state: State::new("s".into()),
                 nonce: None,
-                code_verifier: CodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()),
+                code_verifier: CodeVerifier::new(
+                    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
+                ),
                 redirect_uri: "https://app/cb?x=1".into(),
                 created_at_ms: 0,
                 app_state: None,
@@ -148,7 +161,16 @@ mod tests {
         assert_eq!(req.url, "https://idp/token");
         let pairs = parse_pairs(&req.body).unwrap();
         let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["grant_type", "code", "redirect_uri", "client_id", "code_verifier"]);
+        assert_eq!(
+            keys,
+            [
+                "grant_type",
+                "code",
+                "redirect_uri",
+                "client_id",
+                "code_verifier"
+            ]
+        );
         assert_eq!(pairs[1].1, "c&1");
         assert_eq!(pairs[2].1, "https://app/cb?x=1");
         assert!(!req.body.contains("secret"));
@@ -167,7 +189,12 @@ mod tests {
         assert_eq!(t.refresh_token.unwrap().secret(), "rt");
         assert_eq!(t.id_token.unwrap().secret(), "a.b.c");
         assert_eq!(t.scope.as_deref(), Some("openid"));
-        let t = parse_token_response(201, Some("application/jwt+json"), r#"{"access_token":"at","token_type":"BEARER","refresh_token":null}"#).unwrap();
+        let t = parse_token_response(
+            201,
+            Some("application/jwt+json"),
+            r#"{"access_token":"at","token_type":"BEARER","refresh_token":null}"#,
+        )
+        .unwrap();
         assert_eq!(t.expires_in, None);
         assert!(t.refresh_token.is_none());
     }
@@ -183,7 +210,10 @@ mod tests {
         assert_eq!(e.code(), "invalid_grant");
         assert_eq!(e.status(), Some(400));
         let p = e.provider().unwrap();
-        assert_eq!(p.error_description.as_deref(), Some("grant request is invalid"));
+        assert_eq!(
+            p.error_description.as_deref(),
+            Some("grant request is invalid")
+        );
         assert_eq!(p.error_uri.as_deref(), Some("https://idp/e"));
         assert_eq!(p.source, ErrorSource::Token);
     }
@@ -198,18 +228,68 @@ mod tests {
             (200, Some("text/html"), ok_body, "token_response_not_json"),
             (200, None, ok_body, "token_response_not_json"),
             (200, JSON, "<html>", "token_response_not_json"),
-            (200, JSON, r#"{"access_token":"at","#, "token_response_not_json"),
+            (
+                200,
+                JSON,
+                r#"{"access_token":"at","#,
+                "token_response_not_json",
+            ),
             (200, JSON, "[]", "invalid_token_response"),
-            (200, JSON, r#"{"token_type":"Bearer"}"#, "missing_access_token"),
-            (200, JSON, r#"{"access_token":"","token_type":"Bearer"}"#, "missing_access_token"),
+            (
+                200,
+                JSON,
+                r#"{"token_type":"Bearer"}"#,
+                "missing_access_token",
+            ),
+            (
+                200,
+                JSON,
+                r#"{"access_token":"","token_type":"Bearer"}"#,
+                "missing_access_token",
+            ),
             (200, JSON, r#"{"access_token":"at"}"#, "missing_token_type"),
-            (200, JSON, r#"{"access_token":1,"token_type":"Bearer"}"#, "invalid_token_response"),
-            (200, JSON, r#"{"access_token":"at","token_type":"mac"}"#, "unsupported_token_type"),
-            (200, JSON, r#"{"access_token":"at","token_type":"Bearer","expires_in":"3600"}"#, "invalid_token_response"),
-            (200, JSON, r#"{"access_token":"at","token_type":"Bearer","expires_in":-5}"#, "invalid_token_response"),
-            (200, JSON, r#"{"access_token":"at","token_type":"Bearer","refresh_token":5}"#, "invalid_token_response"),
-            (200, JSON, r#"{"access_token":"at","token_type":"Bearer","id_token":{}}"#, "invalid_token_response"),
-            (200, JSON, r#"{"access_token":"at","token_type":"Bearer","scope":["a"]}"#, "invalid_token_response"),
+            (
+                200,
+                JSON,
+                r#"{"access_token":1,"token_type":"Bearer"}"#,
+                "invalid_token_response",
+            ),
+            (
+                200,
+                JSON,
+                r#"{"access_token":"at","token_type":"mac"}"#,
+                "unsupported_token_type",
+            ),
+            (
+                200,
+                JSON,
+                r#"{"access_token":"at","token_type":"Bearer","expires_in":"3600"}"#,
+                "invalid_token_response",
+            ),
+            (
+                200,
+                JSON,
+                r#"{"access_token":"at","token_type":"Bearer","expires_in":-5}"#,
+                "invalid_token_response",
+            ),
+            (
+                200,
+                JSON,
+                r#"{"access_token":"at","token_type":"Bearer","refresh_token":5}"#,
+                "invalid_token_response",
+            ),
+            (
+                200,
+                JSON,
+                r#"{"access_token":"at","token_type":"Bearer","id_token":{}}"#,
+                "invalid_token_response",
+            ),
+            (
+                200,
+                JSON,
+                r#"{"access_token":"at","token_type":"Bearer","scope":["a"]}"#,
+                "invalid_token_response",
+            ),
         ];
         for (status, ct, body, code) in cases {
             let e = parse_token_response(*status, *ct, body).unwrap_err();
@@ -217,6 +297,9 @@ mod tests {
             assert!(!e.message().contains("at\""));
         }
         let huge = " ".repeat(MAX_BODY_BYTES + 1);
-        assert_eq!(parse_token_response(200, JSON, &huge).unwrap_err(), Error::ResponseTooLarge);
+        assert_eq!(
+            parse_token_response(200, JSON, &huge).unwrap_err(),
+            Error::ResponseTooLarge
+        );
     }
 }

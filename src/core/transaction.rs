@@ -73,10 +73,18 @@ pub fn decode_record(record: &str) -> Result<PendingAuthorization, Error> {
     if get("v").as_deref() != Some("1") {
         return Err(Error::TransactionInvalid);
     }
-    let state = get("state").filter(|s| !s.is_empty()).ok_or(Error::TransactionInvalid)?;
-    let verifier = CodeVerifier::parse(get("cv").unwrap_or_default()).map_err(|_| Error::TransactionInvalid)?;
-    let created_at_ms = get("t").as_deref().and_then(parse_u64).ok_or(Error::TransactionInvalid)?;
-    let redirect_uri = get("ru").filter(|s| !s.is_empty()).ok_or(Error::TransactionInvalid)?;
+    let state = get("state")
+        .filter(|s| !s.is_empty())
+        .ok_or(Error::TransactionInvalid)?;
+    let verifier = CodeVerifier::parse(get("cv").unwrap_or_default())
+        .map_err(|_| Error::TransactionInvalid)?;
+    let created_at_ms = get("t")
+        .as_deref()
+        .and_then(parse_u64)
+        .ok_or(Error::TransactionInvalid)?;
+    let redirect_uri = get("ru")
+        .filter(|s| !s.is_empty())
+        .ok_or(Error::TransactionInvalid)?;
     Ok(PendingAuthorization {
         state: State::new(state),
         nonce: get("n").map(Nonce::new),
@@ -171,7 +179,12 @@ pub struct MemoryStore {
 
 impl Store for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<String>, Error> {
-        Ok(self.map.borrow().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+        Ok(self
+            .map
+            .borrow()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone()))
     }
     fn set(&self, key: &str, value: &str) -> Result<(), Error> {
         let mut m = self.map.borrow_mut();
@@ -225,9 +238,18 @@ mod tests {
         t.begin(&pending("s1", 1000), 1000).unwrap();
         let got = t.take(&State::new("s1".into()), 2000).unwrap();
         assert_eq!(got.created_at_ms, 1000);
-        assert!(t.store().get(&tx_key("s1")).unwrap().is_none(), "removed on first use");
-        assert_eq!(t.take(&State::new("s1".into()), 3000).unwrap_err(), Error::CallbackReplayed);
-        assert_eq!(t.take(&State::new("nope".into()), 3000).unwrap_err(), Error::StateMismatch);
+        assert!(
+            t.store().get(&tx_key("s1")).unwrap().is_none(),
+            "removed on first use"
+        );
+        assert_eq!(
+            t.take(&State::new("s1".into()), 3000).unwrap_err(),
+            Error::CallbackReplayed
+        );
+        assert_eq!(
+            t.take(&State::new("nope".into()), 3000).unwrap_err(),
+            Error::StateMismatch
+        );
     }
 
     #[test]
@@ -235,15 +257,19 @@ mod tests {
         let t = txs();
         t.begin(&pending("old", 0), 0).unwrap();
         assert_eq!(
-            t.take(&State::new("old".into()), DEFAULT_TTL_MS + 1).unwrap_err(),
+            t.take(&State::new("old".into()), DEFAULT_TTL_MS + 1)
+                .unwrap_err(),
             Error::TransactionExpired
         );
         t.begin(&pending("stale", 0), 0).unwrap();
         t.store().set("pkce-wasm.tx.garbage", "%%%").unwrap();
         t.store().set("other-app", "keep").unwrap();
-        t.begin(&pending("fresh", DEFAULT_TTL_MS * 2), DEFAULT_TTL_MS * 2).unwrap();
+        t.begin(&pending("fresh", DEFAULT_TTL_MS * 2), DEFAULT_TTL_MS * 2)
+            .unwrap();
         let keys = t.store().keys().unwrap();
-        assert!(!keys.iter().any(|k| k.ends_with("stale") || k.ends_with("garbage")));
+        assert!(!keys
+            .iter()
+            .any(|k| k.ends_with("stale") || k.ends_with("garbage")));
         assert!(keys.iter().any(|k| k == "other-app"));
         assert!(keys.iter().any(|k| k.ends_with("fresh")));
     }
@@ -251,13 +277,29 @@ mod tests {
     #[test]
     fn garbage_records_are_typed() {
         let t = txs();
-        for garbage in ["", "v=2", "v=1&state=s", "v=1&state=s&cv=short&ru=x&t=1", "v=1&state=s&cv=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&ru=x&t=-1", "%"] {
+        for garbage in [
+            "",
+            "v=2",
+            "v=1&state=s",
+            "v=1&state=s&cv=short&ru=x&t=1",
+            "v=1&state=s&cv=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&ru=x&t=-1",
+            "%",
+        ] {
             t.store().set(&tx_key("s"), garbage).unwrap();
-            assert_eq!(t.take(&State::new("s".into()), 0).unwrap_err(), Error::TransactionInvalid, "{garbage}");
+            assert_eq!(
+                t.take(&State::new("s".into()), 0).unwrap_err(),
+                Error::TransactionInvalid,
+                "{garbage}"
+            );
         }
         // a record stored under another state's key is not accepted
-        t.store().set(&tx_key("a"), &encode_record(&pending("b", 0))).unwrap();
-        assert_eq!(t.take(&State::new("a".into()), 0).unwrap_err(), Error::TransactionInvalid);
+        t.store()
+            .set(&tx_key("a"), &encode_record(&pending("b", 0)))
+            .unwrap();
+        assert_eq!(
+            t.take(&State::new("a".into()), 0).unwrap_err(),
+            Error::TransactionInvalid
+        );
     }
 
     struct Broken;
@@ -295,8 +337,14 @@ mod tests {
     #[test]
     fn broken_storage_fails_before_the_redirect() {
         let t = Transactions::new(Broken, DEFAULT_TTL_MS);
-        assert_eq!(t.begin(&pending("s", 0), 0).unwrap_err(), Error::StorageUnavailable);
+        assert_eq!(
+            t.begin(&pending("s", 0), 0).unwrap_err(),
+            Error::StorageUnavailable
+        );
         let t = Transactions::new(DropsWrites, DEFAULT_TTL_MS);
-        assert_eq!(t.begin(&pending("s", 0), 0).unwrap_err(), Error::StorageUnavailable);
+        assert_eq!(
+            t.begin(&pending("s", 0), 0).unwrap_err(),
+            Error::StorageUnavailable
+        );
     }
 }

@@ -76,7 +76,10 @@ mod tests {
 
     #[test]
     fn splits_query_and_fragment() {
-        assert_eq!(split("https://a/b?c=1#d"), ("https://a/b", Some("c=1"), Some("d")));
+        assert_eq!(
+            split("https://a/b?c=1#d"),
+            ("https://a/b", Some("c=1"), Some("d"))
+        );
         assert_eq!(split("https://a/b#d?x"), ("https://a/b", None, Some("d?x")));
         assert_eq!(split("https://a/b"), ("https://a/b", None, None));
     }

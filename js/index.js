@@ -1,0 +1,92 @@
+// pkce-wasm: the thin JS wrapper. It owns loading the wasm (once) and gives
+// errors their class; every protocol decision is made in Rust.
+import initWasm, { Client as WasmClient } from '../pkg/pkce_wasm.js';
+
+/**
+ * Every failure is a PkceWasmError with a stable `code` (see README, "Error codes").
+ * Provider errors also carry `error`, `errorDescription`, `errorUri`, `status`.
+ */
+export class PkceWasmError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.name = 'PkceWasmError';
+    this.code = code;
+  }
+}
+
+const typed = (e) => {
+  if (e instanceof Error && typeof e.code === 'string' && !(e instanceof PkceWasmError)) {
+    Object.setPrototypeOf(e, PkceWasmError.prototype);
+  }
+  return e;
+};
+
+let loading;
+
+/**
+ * Loads the wasm module once. Called for you by createClient; call it yourself
+ * to start loading early, or to load the module from elsewhere (a URL, a
+ * Response, bytes or a WebAssembly.Module), e.g. for a CDN or a strict CSP.
+ */
+export function init(moduleOrPath) {
+  loading ??= initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then(
+    () => undefined,
+    (e) => {
+      loading = undefined;
+      throw new PkceWasmError('The pkce-wasm WebAssembly module failed to load: ' + (e && e.message), 'wasm_load_failed');
+    },
+  );
+  return loading;
+}
+
+const here = () => (typeof location === 'undefined' ? undefined : location.href);
+
+/** A PKCE client; make one with createClient(). */
+export class Client {
+  #inner;
+  constructor(inner) {
+    this.#inner = inner;
+  }
+
+  /** Starts a login and returns the authorization URL without navigating. */
+  authorizeUrl(options = {}) {
+    try {
+      return this.#inner.authorizeUrl(options);
+    } catch (e) {
+      throw typed(e);
+    }
+  }
+
+  /** Starts a login and redirects the page to the provider. */
+  async loginWithRedirect(options = {}) {
+    try {
+      this.#inner.loginWithRedirect(options);
+    } catch (e) {
+      throw typed(e);
+    }
+  }
+
+  /** True when the URL (default: the current page) carries an authorization response. */
+  isCallback(url = here()) {
+    return typeof url === 'string' && this.#inner.isCallback(url);
+  }
+
+  /** Handles the redirect back: resolves to { appState, tokens }. */
+  async handleRedirectCallback(url = here()) {
+    try {
+      return await this.#inner.handleRedirectCallback(String(url));
+    } catch (e) {
+      throw typed(e);
+    }
+  }
+}
+
+/** Loads the wasm (once) and makes a client. Throws PkceWasmError('invalid_config'). */
+export async function createClient(options) {
+  await init();
+  try {
+    return new Client(new WasmClient(options));
+  } catch (e) {
+    throw typed(e);
+  }
+}

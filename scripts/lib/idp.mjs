@@ -1,0 +1,100 @@
+// The embedded OpenID provider: oidc-provider on 127.0.0.1, with a public
+// PKCE client for the app. Used by `npm start` and by the end-to-end tests.
+import http from 'node:http';
+import crypto from 'node:crypto';
+import Provider from 'oidc-provider';
+import { generateKeyPair, exportJWK } from 'jose';
+import { listen, close } from './net.mjs';
+
+async function signingKeys() {
+  const keys = [];
+  for (const [alg, kid] of [['RS256', 'rs256-1'], ['ES256', 'es256-1']]) {
+    const { privateKey } = await generateKeyPair(alg, { extractable: true });
+    keys.push({ ...(await exportJWK(privateKey)), kid, alg, use: 'sig' });
+  }
+  return { keys };
+}
+
+/**
+ * Starts oidc-provider on loopback.
+ * @param {object} o
+ * @param {string} o.appOrigin origin allowed by CORS (the SPA)
+ * @param {string[]} o.redirectUris exact redirect URIs of the public client
+ * @param {string} [o.clientId]
+ * @param {number} [o.port] 0 = any free port
+ * @param {number} [o.accessTokenTtl] seconds
+ * @param {(ctx) => Promise<boolean>|boolean} [o.hook] test-only middleware; return true when it answered
+ */
+export async function startProvider({
+  appOrigin,
+  redirectUris,
+  postLogoutRedirectUris = [],
+  clientId = 'pkce-wasm-demo',
+  port = 0,
+  accessTokenTtl = 3600,
+  hook,
+}) {
+  const server = http.createServer();
+  const actualPort = await listen(server, port);
+  const issuer = `http://127.0.0.1:${actualPort}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        application_type: 'web',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: redirectUris,
+        post_logout_redirect_uris: postLogoutRedirectUris,
+      },
+    ],
+    jwks: await signingKeys(),
+    cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+    pkce: { required: () => true },
+    clientBasedCORS: (ctx, origin) => origin === appOrigin,
+    issueRefreshToken: (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    conformIdTokenClaims: false,
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+    },
+    findAccount: (ctx, sub) => ({
+      accountId: sub,
+      claims: () => ({
+        sub,
+        name: sub.charAt(0).toUpperCase() + sub.slice(1),
+        preferred_username: sub,
+        email: `${sub}@example.test`,
+        email_verified: true,
+      }),
+    }),
+    ttl: { AccessToken: accessTokenTtl, IdToken: 3600, AuthorizationCode: 60 },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      userinfo: { enabled: true },
+    },
+  });
+  provider.proxy = false;
+  // Test hooks first (a path only the test server has), then strip the dev
+  // interaction pages' web-font @imports: this machine has no internet and the
+  // page would wait on them.
+  provider.use(async (ctx, next) => {
+    if (hook && (await hook(ctx))) return;
+    await next();
+    if (typeof ctx.body === 'string' && ctx.type?.includes('html')) {
+      ctx.body = ctx.body.replace(/@import url\([^)]*\);?/g, '').replace(/<link[^>]+fonts\.[^>]+>/g, '');
+    }
+  });
+  server.on('request', provider.callback());
+  return {
+    issuer,
+    clientId,
+    provider,
+    server,
+    close: () => close(server),
+  };
+}

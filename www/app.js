@@ -1,0 +1,97 @@
+// The demo SPA: plain ES modules, importing the package by name.
+// Everything rendered from the network is set with textContent, never innerHTML.
+import { createClient } from 'pkce-wasm';
+
+const $ = (id) => document.getElementById(id);
+let tokens;
+
+function show(id, on = true) {
+  $(id).hidden = !on;
+}
+
+function status(text, state) {
+  $('status').textContent = text;
+  $('status').dataset.state = state;
+}
+
+function showError(e) {
+  show('error');
+  $('error-code').textContent = e.code ?? e.name ?? 'error';
+  $('error-message').textContent = e.message;
+  $('error-description').textContent = e.errorDescription ? `Provider said: ${e.errorDescription}` : '';
+}
+
+// Demo display only: the SDK validates ID tokens (see the OIDC issue); here we
+// just show the payload.
+function decodeClaims(jwt) {
+  try {
+    const b64 = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return null;
+  }
+}
+
+function mask(token) {
+  return token.length <= 10 ? '••••' : `${token.slice(0, 4)}…${token.slice(-4)} (${token.length} chars)`;
+}
+
+function renderSession(appState) {
+  show('session');
+  $('access-token').textContent = mask(tokens.accessToken);
+  $('scope').textContent = tokens.scope;
+  $('refresh').textContent = tokens.refreshToken ? 'issued (kept in memory)' : 'none';
+  $('app-state').textContent = JSON.stringify(appState ?? null);
+  const claims = tokens.idToken ? decodeClaims(tokens.idToken) : null;
+  $('claims').textContent = claims ? JSON.stringify(claims, null, 2) : '(no ID token)';
+  $('call-api').disabled = false;
+  const tick = () => {
+    if (!tokens?.expiresAt) return ($('expires').textContent = 'no expiry given');
+    const s = Math.round((tokens.expiresAt - Date.now()) / 1000);
+    $('expires').textContent = `${new Date(tokens.expiresAt).toLocaleTimeString()} (${s > 0 ? `in ${s} s` : 'expired'})`;
+  };
+  tick();
+  setInterval(tick, 1000);
+  status(`Logged in${claims?.sub ? ` as ${claims.sub}` : ''}.`, 'logged-in');
+}
+
+async function main() {
+  const config = await (await fetch('/config.json')).json();
+  $('issuer').textContent = config.issuer;
+  $('client').textContent = config.clientId;
+  const auth = await createClient(config);
+
+  $('login').onclick = () =>
+    auth.loginWithRedirect({ appState: { returnTo: location.pathname, at: Date.now() } }).catch(showError);
+
+  $('call-api').onclick = async () => {
+    show('api');
+    try {
+      const res = await fetch(config.userinfoEndpoint, { headers: { Authorization: `Bearer ${tokens.accessToken}` } });
+      $('userinfo').textContent = `HTTP ${res.status}\n${JSON.stringify(await res.json(), null, 2)}`;
+    } catch (e) {
+      $('userinfo').textContent = `Request failed: ${e.message}`;
+    }
+  };
+
+  $('login').disabled = false;
+  if (auth.isCallback()) {
+    status('Completing login…', 'callback');
+    try {
+      const result = await auth.handleRedirectCallback();
+      tokens = result.tokens;
+      renderSession(result.appState);
+    } catch (e) {
+      status('Login failed.', 'error');
+      showError(e);
+    }
+  } else {
+    status('Not logged in.', 'logged-out');
+  }
+}
+
+main().catch((e) => {
+  status('The demo failed to start.', 'error');
+  showError(e);
+});
