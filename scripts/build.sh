@@ -6,3 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 wasm-pack --quiet build --target web --release --mode no-install --no-pack --out-dir pkg --out-name pkce_wasm
 rm -f pkg/.gitignore
+# Size pass with the registry's binaryen (see Cargo.toml for why not Debian's).
+node_modules/.bin/wasm-opt -Oz --enable-reference-types --enable-bulk-memory \
+  --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue \
+  pkg/pkce_wasm_bg.wasm -o pkg/pkce_wasm_bg.wasm

@@ -32,18 +32,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; th
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# 4. Chromium, ChromeDriver and wasm-opt (binaryen) from Debian
+# 4. Chromium and ChromeDriver from Debian (wasm-opt comes from npm: binaryen)
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
-command -v wasm-opt >/dev/null || need_apt+=(binaryen)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     say "installing ${need_apt[*]} from Debian"
     apt-get update -o DPkg::Lock::Timeout=300 >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=300 "${need_apt[@]}" >/dev/null
   else
-    echo "setup: missing ${need_apt[*]}. Install Chromium + ChromeDriver (same major version) and binaryen (wasm-opt) with your package manager, then re-run." >&2
+    echo "setup: missing ${need_apt[*]}. Install Chromium + ChromeDriver (same major version) with your package manager, then re-run." >&2
     exit 1
   fi
 fi

@@ -24,6 +24,10 @@ async function signingKeys() {
  * @param {number} [o.port] 0 = any free port
  * @param {number} [o.accessTokenTtl] seconds
  * @param {(ctx) => Promise<boolean>|boolean} [o.hook] test-only middleware; return true when it answered
+ *
+ * The returned `faults` object is for tests only: set `faults.callback` to a
+ * function that edits the authorization response (a URL object) on its way
+ * back to the app, e.g. to tamper with `state` or `iss`.
  */
 export async function startProvider({
   appOrigin,
@@ -79,12 +83,19 @@ export async function startProvider({
     },
   });
   provider.proxy = false;
+  const faults = { callback: null };
   // Test hooks first (a path only the test server has), then strip the dev
   // interaction pages' web-font @imports: this machine has no internet and the
   // page would wait on them.
   provider.use(async (ctx, next) => {
     if (hook && (await hook(ctx))) return;
     await next();
+    const location = ctx.response.get('location');
+    if (faults.callback && location && redirectUris.some((r) => location.startsWith(r))) {
+      const url = new URL(location);
+      faults.callback(url);
+      ctx.response.set('location', url.href);
+    }
     if (typeof ctx.body === 'string' && ctx.type?.includes('html')) {
       ctx.body = ctx.body.replace(/@import url\([^)]*\);?/g, '').replace(/<link[^>]+fonts\.[^>]+>/g, '');
     }
@@ -95,6 +106,7 @@ export async function startProvider({
     clientId,
     provider,
     server,
+    faults,
     close: () => close(server),
   };
 }

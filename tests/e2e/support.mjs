@@ -1,0 +1,68 @@
+// Shared end-to-end helpers: real Debian Chromium via playwright-core.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // The page can never reach past loopback.
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+];
+
+export function launch() {
+  const executablePath = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+}
+
+/** A page in a fresh context that records its console output. */
+export async function newPage(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.consoleLines = [];
+  page.on('console', (m) => page.consoleLines.push(m.text()));
+  page.on('pageerror', (e) => page.consoleLines.push(String(e)));
+  return page;
+}
+
+/** Fills oidc-provider's development login form, then consents. */
+export async function signIn(page, user = 'alice') {
+  await page.waitForSelector('input[name=login]');
+  await page.fill('input[name=login]', user);
+  await page.fill('input[name=password]', 'any-password');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('button[type=submit]:has-text("Continue"), #status');
+  if (await page.locator('button[type=submit]:has-text("Continue")').count()) {
+    await page.click('button[type=submit]:has-text("Continue")');
+  }
+}
+
+export async function demoState(page, state) {
+  await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: 15000 });
+}
+
+export async function errorShown(page) {
+  await page.waitForSelector('#error:not([hidden])', { timeout: 15000 });
+  return {
+    code: await page.textContent('#error-code'),
+    message: await page.textContent('#error-message'),
+    description: await page.textContent('#error-description'),
+  };
+}
+
+/** On failure: a screenshot and the console next to the test results. */
+export async function withDiagnostics(page, name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    fs.mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: `test-results/${name}.png` }).catch(() => {});
+    fs.writeFileSync(`test-results/${name}.console.txt`, page.consoleLines.join('\n'));
+    throw e;
+  }
+}
