@@ -15,7 +15,9 @@ pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s).ok()
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
+fn hex_digit(n: u8) -> char {
+    char::from(if n < 10 { b'0' + n } else { b'A' + n - 10 })
+}
 
 /// RFC 3986 unreserved characters.
 pub fn is_unreserved(b: u8) -> bool {
@@ -30,8 +32,8 @@ pub fn encode_into(out: &mut String, s: &str) {
             out.push(b as char);
         } else {
             out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b & 15));
         }
     }
 }
