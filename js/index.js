@@ -1,6 +1,6 @@
 // pkce-wasm: the thin JS wrapper. It owns loading the wasm (once) and gives
 // errors their class; every protocol decision is made in Rust.
-import initWasm, { Client as WasmClient } from '../pkg/pkce_wasm.js';
+import initWasm, { createClient as createWasmClient } from '../pkg/pkce_wasm.js';
 
 /**
  * Every failure is a PkceWasmError with a stable `code` (see README, "Error codes").
@@ -71,7 +71,7 @@ export class Client {
     return typeof url === 'string' && this.#inner.isCallback(url);
   }
 
-  /** Handles the redirect back: resolves to { appState, tokens }. */
+  /** Handles the redirect back: resolves to { appState, tokens, claims? }. */
   async handleRedirectCallback(url = here()) {
     try {
       return await this.#inner.handleRedirectCallback(String(url));
@@ -79,13 +79,30 @@ export class Client {
       throw typed(e);
     }
   }
+
+  /** The validated ID token claims of the current session, or undefined. */
+  getIdTokenClaims() {
+    return this.#inner.getIdTokenClaims();
+  }
+
+  /** UserInfo claims; their `sub` must equal the ID token's. */
+  async getUserInfo() {
+    try {
+      return await this.#inner.getUserInfo();
+    } catch (e) {
+      throw typed(e);
+    }
+  }
 }
 
-/** Loads the wasm (once) and makes a client. Throws PkceWasmError('invalid_config'). */
+/**
+ * Loads the wasm (once) and makes a client. With `issuer` alone it fetches the
+ * discovery document (once per page load). Throws PkceWasmError.
+ */
 export async function createClient(options) {
   await init();
   try {
-    return new Client(new WasmClient(options));
+    return new Client(await createWasmClient(options));
   } catch (e) {
     throw typed(e);
   }

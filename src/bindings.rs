@@ -7,8 +7,10 @@ use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::core::discovery::metadata_from_json;
+use crate::core::json;
 use crate::core::{Error, ResponseMode};
-use crate::web::{Client, Config, LoginOptions, Tokens};
+use crate::web::{Client, Config, Endpoints, LoginOptions, Tokens};
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
@@ -57,25 +59,76 @@ fn string(obj: &JsValue, key: &str, problem: &'static str) -> Result<String, Err
     opt_string(obj, key, problem)?.ok_or(Error::InvalidConfig(problem))
 }
 
+fn seconds(
+    options: &JsValue,
+    key: &str,
+    max: f64,
+    problem: &'static str,
+) -> Result<Option<u64>, Error> {
+    let v = get(options, key);
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(s) if (0.0..=max).contains(&s) => Ok(Some(s as u64)),
+        _ => Err(Error::InvalidConfig(problem)),
+    }
+}
+
 fn config(options: &JsValue) -> Result<Config, Error> {
-    let mut c = Config::new(
-        string(
-            options,
-            "authorizationEndpoint",
-            "authorizationEndpoint (string) is required",
-        )?,
-        string(
-            options,
-            "tokenEndpoint",
-            "tokenEndpoint (string) is required",
-        )?,
-        string(options, "clientId", "clientId (string) is required")?,
-        string(options, "redirectUri", "redirectUri (string) is required")?,
-    );
+    let issuer = opt_string(options, "issuer", "issuer must be a string")?;
+    let client_id = string(options, "clientId", "clientId (string) is required")?;
+    let redirect_uri = string(options, "redirectUri", "redirectUri (string) is required")?;
+    let authorization_endpoint = opt_string(
+        options,
+        "authorizationEndpoint",
+        "authorizationEndpoint must be a string",
+    )?;
+    let token_endpoint = opt_string(options, "tokenEndpoint", "tokenEndpoint must be a string")?;
+    let metadata = get(options, "metadata");
+    let mut c = if authorization_endpoint.is_some() || token_endpoint.is_some() {
+        let mut c = Config::explicit(
+            authorization_endpoint.ok_or(Error::InvalidConfig(
+                "authorizationEndpoint (string) is required with tokenEndpoint",
+            ))?,
+            token_endpoint.ok_or(Error::InvalidConfig(
+                "tokenEndpoint (string) is required with authorizationEndpoint",
+            ))?,
+            client_id,
+            redirect_uri,
+        );
+        if let Endpoints::Given(m) = &mut c.endpoints {
+            m.jwks_uri = opt_string(options, "jwksUri", "jwksUri must be a string")?;
+            m.userinfo_endpoint = opt_string(
+                options,
+                "userinfoEndpoint",
+                "userinfoEndpoint must be a string",
+            )?;
+        }
+        c.issuer = issuer;
+        c
+    } else if metadata.is_object() {
+        // Supplied metadata goes through the same validation as a fetched document.
+        let iss = issuer.ok_or(Error::InvalidConfig("issuer is required with metadata"))?;
+        let text = JSON::stringify(&metadata)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or(Error::InvalidConfig("metadata must be a JSON object"))?;
+        let doc =
+            json::parse(&text).ok_or(Error::InvalidConfig("metadata must be a JSON object"))?;
+        let meta = metadata_from_json(&iss, &doc)?;
+        let mut c = Config::discover(iss, client_id, redirect_uri);
+        c.endpoints = Endpoints::Given(meta);
+        c
+    } else {
+        let iss = issuer.ok_or(Error::InvalidConfig(
+            "issuer, or authorizationEndpoint and tokenEndpoint, is required",
+        ))?;
+        Config::discover(iss, client_id, redirect_uri)
+    };
     if let Some(scope) = opt_string(options, "scope", "scope must be a string")? {
         c.scope = scope;
     }
-    c.issuer = opt_string(options, "issuer", "issuer must be a string")?;
     c.response_mode = match opt_string(
         options,
         "responseMode",
@@ -91,16 +144,26 @@ fn config(options: &JsValue) -> Result<Config, Error> {
             ))
         }
     };
-    let ttl = get(options, "transactionTtl");
-    if !ttl.is_undefined() {
-        match ttl.as_f64() {
-            Some(s) if s > 0.0 && s <= 86_400.0 => c.transaction_ttl_ms = (s * 1000.0) as u64,
-            _ => {
-                return Err(Error::InvalidConfig(
-                    "transactionTtl must be seconds between 1 and 86400",
-                ))
-            }
+    if let Some(ttl) = seconds(
+        options,
+        "transactionTtl",
+        86_400.0,
+        "transactionTtl must be seconds between 1 and 86400",
+    )? {
+        if ttl == 0 {
+            return Err(Error::InvalidConfig(
+                "transactionTtl must be seconds between 1 and 86400",
+            ));
         }
+        c.transaction_ttl_ms = ttl * 1000;
+    }
+    if let Some(skew) = seconds(
+        options,
+        "clockSkew",
+        600.0,
+        "clockSkew must be seconds between 0 and 600",
+    )? {
+        c.clock_skew_s = skew;
     }
     Ok(c)
 }
@@ -170,6 +233,24 @@ fn tokens_to_js(t: &Tokens) -> Object {
     o
 }
 
+/// Makes a client: validates the options and, for an `issuer` without
+/// explicit endpoints or `metadata`, fetches the discovery document (cached).
+#[wasm_bindgen(js_name = createClient)]
+pub fn create_client(options: JsValue) -> js_sys::Promise {
+    future_to_promise(async move {
+        let config = config(&options).map_err(to_js)?;
+        let client = Client::create(config).await.map_err(to_js)?;
+        Ok(WasmClient {
+            inner: Rc::new(client),
+        }
+        .into())
+    })
+}
+
+fn parse_json(text: &str) -> JsValue {
+    JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// The PKCE client, as JS sees it (wrapped by `js/index.js`).
 #[wasm_bindgen(js_name = Client)]
 pub struct WasmClient {
@@ -178,13 +259,6 @@ pub struct WasmClient {
 
 #[wasm_bindgen(js_class = Client)]
 impl WasmClient {
-    /// `new Client(options)`; throws `invalid_config`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<WasmClient, JsValue> {
-        let c = config(&options).and_then(Client::new).map_err(to_js)?;
-        Ok(WasmClient { inner: Rc::new(c) })
-    }
-
     /// Starts a login and returns the authorization URL (no navigation).
     #[wasm_bindgen(js_name = authorizeUrl)]
     pub fn authorize_url(&self, options: JsValue) -> Result<String, JsValue> {
@@ -215,12 +289,33 @@ impl WasmClient {
             let r = client.handle_redirect_callback(&url).await.map_err(to_js)?;
             let out = Object::new();
             let app_state = match r.app_state {
-                Some(json) => JSON::parse(&json).unwrap_or(JsValue::UNDEFINED),
+                Some(json) => parse_json(&json),
                 None => JsValue::UNDEFINED,
             };
             set(&out, "appState", &app_state);
             set(&out, "tokens", &tokens_to_js(&r.tokens));
+            if let Some(c) = &r.claims {
+                set(&out, "claims", &parse_json(&c.json));
+            }
             Ok(out.into())
+        })
+    }
+
+    /// The validated ID token claims of the current session, or `undefined`.
+    #[wasm_bindgen(js_name = getIdTokenClaims)]
+    pub fn get_id_token_claims(&self) -> JsValue {
+        self.inner
+            .id_token_claims()
+            .map_or(JsValue::UNDEFINED, |c| parse_json(&c.json))
+    }
+
+    /// UserInfo claims (bearer GET); its `sub` must equal the ID token's.
+    #[wasm_bindgen(js_name = getUserInfo)]
+    pub fn get_user_info(&self) -> js_sys::Promise {
+        let client = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            let body = client.user_info().await.map_err(to_js)?;
+            Ok(parse_json(&body))
         })
     }
 }

@@ -75,7 +75,7 @@ extern "C" {
     fn session_keys() -> String;
 }
 
-const TOKENS: &str = r#"{"access_token":"AT-secret","token_type":"Bearer","expires_in":300,"refresh_token":"RT-secret","id_token":"a.b.c","scope":"openid profile"}"#;
+const TOKENS: &str = r#"{"access_token":"AT-secret","token_type":"Bearer","expires_in":300,"refresh_token":"RT-secret","scope":"profile api"}"#;
 
 fn origin() -> String {
     let h = href();
@@ -85,18 +85,19 @@ fn origin() -> String {
     format!("{scheme}://{host}")
 }
 
-fn client(mode: ResponseMode) -> Client {
+/// An explicit-endpoint client without `openid` (the ID token path has its own tests).
+async fn client(mode: ResponseMode) -> Client {
     let o = origin();
-    let mut c = Config::new(
+    let mut c = Config::explicit(
         "https://idp.example.com/authorize?tenant=t1".into(),
         "https://idp.example.com/token".into(),
         "spa".into(),
         format!("{o}/cb"),
     );
-    c.scope = "openid profile".into();
+    c.scope = "profile api".into();
     c.issuer = Some("https://idp.example.com".into());
     c.response_mode = mode;
-    Client::new(c).unwrap()
+    Client::create(c).await.unwrap()
 }
 
 fn param(url: &str, name: &str) -> Option<String> {
@@ -116,9 +117,9 @@ fn start(c: &Client, app_state: Option<&str>) -> String {
 }
 
 #[wasm_bindgen_test]
-fn login_stores_a_single_record_keyed_by_state() {
+async fn login_stores_a_single_record_keyed_by_state() {
     session_clear();
-    let c = client(ResponseMode::Query);
+    let c = client(ResponseMode::Query).await;
     let url = start(&c, Some(r#"{"returnTo":"/x"}"#));
     let state = param(&url, "state").unwrap();
     let record = session_get(&format!("{TX_PREFIX}{state}")).expect("record stored");
@@ -154,7 +155,7 @@ fn login_stores_a_single_record_keyed_by_state() {
 #[wasm_bindgen_test]
 async fn callback_exchanges_the_code_cleans_the_url_and_refuses_a_replay() {
     session_clear();
-    let c = client(ResponseMode::Query);
+    let c = client(ResponseMode::Query).await;
     let url = start(&c, Some(r#"{"n":1}"#));
     let state = param(&url, "state").unwrap();
     let pending = decode_record(&session_get(&format!("{TX_PREFIX}{state}")).unwrap()).unwrap();
@@ -172,7 +173,7 @@ async fn callback_exchanges_the_code_cleans_the_url_and_refuses_a_replay() {
         r.tokens.refresh_token.as_ref().unwrap().secret(),
         "RT-secret"
     );
-    assert_eq!(r.tokens.scope, "openid profile");
+    assert_eq!(r.tokens.scope, "profile api");
     let exp = r.tokens.expires_at_ms.unwrap() as f64;
     let now = js_sys::Date::now();
     assert!(exp > now + 290_000.0 && exp <= now + 300_000.0);
@@ -213,7 +214,7 @@ async fn callback_exchanges_the_code_cleans_the_url_and_refuses_a_replay() {
 #[wasm_bindgen_test]
 async fn fragment_mode_round_trip() {
     session_clear();
-    let c = client(ResponseMode::Fragment);
+    let c = client(ResponseMode::Fragment).await;
     let url = start(&c, None);
     assert_eq!(param(&url, "response_mode").as_deref(), Some("fragment"));
     let state = param(&url, "state").unwrap();
@@ -229,7 +230,7 @@ async fn fragment_mode_round_trip() {
 #[wasm_bindgen_test]
 async fn expired_transaction_is_refused_without_a_request() {
     session_clear();
-    let c = client(ResponseMode::Query);
+    let c = client(ResponseMode::Query).await;
     let url = start(&c, None);
     let state = param(&url, "state").unwrap();
     let key = format!("{TX_PREFIX}{state}");
@@ -248,7 +249,7 @@ async fn expired_transaction_is_refused_without_a_request() {
 }
 
 #[wasm_bindgen_test]
-fn stale_records_are_swept_on_the_next_login() {
+async fn stale_records_are_swept_on_the_next_login() {
     session_clear();
     let mut old = String::new();
     push_u64(&mut old, 1);
@@ -258,7 +259,7 @@ fn stale_records_are_swept_on_the_next_login() {
     );
     session_set(&format!("{TX_PREFIX}garbage"), "%%");
     session_set("app-owned", "kept");
-    start(&client(ResponseMode::Query), None);
+    start(&client(ResponseMode::Query).await, None);
     let keys = session_keys();
     assert!(
         !keys.contains("stale") && !keys.contains("garbage"),
@@ -292,7 +293,7 @@ async fn token_errors_map_to_typed_errors() {
             "missing_token_type",
         ),
     ];
-    let c = client(ResponseMode::Query);
+    let c = client(ResponseMode::Query).await;
     for (status, ct, body, code) in cases {
         session_clear();
         let state = param(&start(&c, None), "state").unwrap();
@@ -326,7 +327,7 @@ async fn token_errors_map_to_typed_errors() {
 #[wasm_bindgen_test]
 async fn provider_error_and_mix_up_are_typed() {
     session_clear();
-    let c = client(ResponseMode::Query);
+    let c = client(ResponseMode::Query).await;
     let state = param(&start(&c, None), "state").unwrap();
     stub_fetch(200, "application/json", TOKENS);
     let e = c
@@ -360,8 +361,8 @@ async fn provider_error_and_mix_up_are_typed() {
 }
 
 #[wasm_bindgen_test]
-fn broken_storage_fails_before_the_redirect() {
-    let c = client(ResponseMode::Query);
+async fn broken_storage_fails_before_the_redirect() {
+    let c = client(ResponseMode::Query).await;
     break_session_storage();
     let e = c.authorize_url(LoginOptions::default()).unwrap_err();
     restore_session_storage();

@@ -21,29 +21,17 @@ function showError(e) {
   $('error-description').textContent = e.errorDescription ? `Provider said: ${e.errorDescription}` : '';
 }
 
-// Demo display only: the SDK validates ID tokens (see the OIDC issue); here we
-// just show the payload.
-function decodeClaims(jwt) {
-  try {
-    const b64 = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return null;
-  }
-}
-
 function mask(token) {
   return token.length <= 10 ? '••••' : `${token.slice(0, 4)}…${token.slice(-4)} (${token.length} chars)`;
 }
 
-function renderSession(appState) {
+function renderSession(auth, appState) {
   show('session');
   $('access-token').textContent = mask(tokens.accessToken);
   $('scope').textContent = tokens.scope;
   $('refresh').textContent = tokens.refreshToken ? 'issued (kept in memory)' : 'none';
   $('app-state').textContent = JSON.stringify(appState ?? null);
-  const claims = tokens.idToken ? decodeClaims(tokens.idToken) : null;
+  const claims = auth.getIdTokenClaims(); // validated: signature, iss, aud, exp, iat, nonce
   $('claims').textContent = claims ? JSON.stringify(claims, null, 2) : '(no ID token)';
   $('call-api').disabled = false;
   const tick = () => {
@@ -60,6 +48,7 @@ async function main() {
   const config = await (await fetch('/config.json')).json();
   $('issuer').textContent = config.issuer;
   $('client').textContent = config.clientId;
+  // Discovery: the SDK fetches <issuer>/.well-known/openid-configuration.
   const auth = await createClient(config);
 
   $('login').onclick = () =>
@@ -68,10 +57,10 @@ async function main() {
   $('call-api').onclick = async () => {
     show('api');
     try {
-      const res = await fetch(config.userinfoEndpoint, { headers: { Authorization: `Bearer ${tokens.accessToken}` } });
-      $('userinfo').textContent = `HTTP ${res.status}\n${JSON.stringify(await res.json(), null, 2)}`;
+      // A bearer GET to the provider's userinfo endpoint; its sub is checked against the ID token's.
+      $('userinfo').textContent = `OK\n${JSON.stringify(await auth.getUserInfo(), null, 2)}`;
     } catch (e) {
-      $('userinfo').textContent = `Request failed: ${e.message}`;
+      $('userinfo').textContent = `Failed: ${e.code}: ${e.message}`;
     }
   };
 
@@ -81,7 +70,7 @@ async function main() {
     try {
       const result = await auth.handleRedirectCallback();
       tokens = result.tokens;
-      renderSession(result.appState);
+      renderSession(auth, result.appState);
     } catch (e) {
       status('Login failed.', 'error');
       showError(e);

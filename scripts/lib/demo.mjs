@@ -43,21 +43,15 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
     issuer = idp.issuer;
     clientId = idp.clientId;
   }
+  // The demo configures only what an app would: the SDK discovers the rest.
+  config = { issuer, clientId, redirectUri, scope };
   const meta = await discover(issuer);
-  config = {
-    issuer: meta.issuer,
-    authorizationEndpoint: meta.authorization_endpoint,
-    tokenEndpoint: meta.token_endpoint,
-    userinfoEndpoint: meta.userinfo_endpoint,
-    clientId,
-    redirectUri,
-    scope,
-  };
   return {
     url: redirectUri,
     origin: app.origin,
     issuer,
     config,
+    meta,
     idp,
     async close() {
       await app.close();

@@ -123,18 +123,20 @@ impl CallbackResponse {
     /// equality, `iss` against the configured issuer (RFC 9207) when both are
     /// known, then the provider's error if it sent one. The state check comes
     /// first so a forged link cannot even make the app show an error.
+    /// `require_iss` is the provider's `authorization_response_iss_parameter_supported`.
     pub fn validate(
         self,
         pending: PendingAuthorization,
         issuer: Option<&str>,
+        require_iss: bool,
     ) -> Result<ValidatedCallback, Error> {
         if pending.state != self.state {
             return Err(Error::StateMismatch);
         }
-        if let (Some(expected), Some(got)) = (issuer, self.iss.as_deref()) {
-            if expected != got {
-                return Err(Error::IssuerMismatch);
-            }
+        match (issuer, self.iss.as_deref()) {
+            (Some(expected), Some(got)) if expected != got => return Err(Error::IssuerMismatch),
+            (_, None) if require_iss => return Err(Error::IssuerMissing),
+            _ => {}
         }
         match self.outcome {
             Outcome::Error(e) => Err(Error::Provider(e)),
@@ -204,7 +206,9 @@ mod tests {
         .unwrap();
         assert_eq!(r.state.secret(), "s1");
         assert_eq!(r.iss.as_deref(), Some("https://idp"));
-        let v = r.validate(pending("s1"), Some("https://idp")).unwrap();
+        let v = r
+            .validate(pending("s1"), Some("https://idp"), false)
+            .unwrap();
         assert_eq!(v.code.secret(), "abc+1");
     }
 
@@ -215,7 +219,10 @@ mod tests {
         assert!(!is_callback(url, Q));
         assert_eq!(parse_callback(url, Q).unwrap_err(), Error::NotACallback);
         let r = parse_callback(url, F).unwrap();
-        assert_eq!(r.validate(pending("s"), None).unwrap().code.secret(), "c");
+        assert_eq!(
+            r.validate(pending("s"), None, false).unwrap().code.secret(),
+            "c"
+        );
     }
 
     #[test]
@@ -258,7 +265,7 @@ mod tests {
         let url = "https://app/cb?error=access_denied&error_description=End-User+aborted+%3Cb%3E&error_uri=https%3A%2F%2Fidp%2Fe&state=s";
         let err = parse_callback(url, Q)
             .unwrap()
-            .validate(pending("s"), None)
+            .validate(pending("s"), None, false)
             .unwrap_err();
         let p = err.provider().unwrap();
         assert_eq!(err.code(), "access_denied");
@@ -267,7 +274,7 @@ mod tests {
         // a forged error with another state is a state mismatch, not a provider error
         let err = parse_callback(url, Q)
             .unwrap()
-            .validate(pending("other"), None)
+            .validate(pending("other"), None, false)
             .unwrap_err();
         assert_eq!(err, Error::StateMismatch);
     }
@@ -276,16 +283,27 @@ mod tests {
     fn iss_must_match_when_known() {
         let r = parse_callback("https://app/cb?code=c&state=s&iss=https%3A%2F%2Fevil", Q).unwrap();
         assert_eq!(
-            r.validate(pending("s"), Some("https://idp")).unwrap_err(),
+            r.validate(pending("s"), Some("https://idp"), false)
+                .unwrap_err(),
             Error::IssuerMismatch
         );
         let r = parse_callback("https://app/cb?error=x&state=s&iss=https%3A%2F%2Fevil", Q).unwrap();
         assert_eq!(
-            r.validate(pending("s"), Some("https://idp")).unwrap_err(),
+            r.validate(pending("s"), Some("https://idp"), false)
+                .unwrap_err(),
             Error::IssuerMismatch
         );
         let r = parse_callback("https://app/cb?code=c&state=s", Q).unwrap();
-        assert!(r.validate(pending("s"), Some("https://idp")).is_ok());
+        assert!(r.validate(pending("s"), Some("https://idp"), false).is_ok());
+        // RFC 9207 §2.4: when the provider advertises iss, its absence is an error
+        let r = parse_callback("https://app/cb?code=c&state=s", Q).unwrap();
+        assert_eq!(
+            r.validate(pending("s"), Some("https://idp"), true)
+                .unwrap_err(),
+            Error::IssuerMissing
+        );
+        let r = parse_callback("https://app/cb?code=c&state=s&iss=https%3A%2F%2Fidp", Q).unwrap();
+        assert!(r.validate(pending("s"), Some("https://idp"), true).is_ok());
     }
 
     #[test]

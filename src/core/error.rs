@@ -81,6 +81,58 @@ pub enum Error {
     Network,
     /// `crypto.getRandomValues` is unavailable (not a secure context?).
     CryptoUnavailable,
+    /// The callback lacks `iss` though the provider advertises it (RFC 9207 §2.4).
+    IssuerMissing,
+    /// The discovery document answered non-2xx.
+    DiscoveryFailed(u16),
+    /// The discovery document is not JSON.
+    DiscoveryNotJson,
+    /// A discovery field is missing or has the wrong type (the payload names it).
+    DiscoveryInvalid(&'static str),
+    /// The discovery document's `issuer` differs from the configured issuer.
+    DiscoveryIssuerMismatch,
+    /// A discovered endpoint is not https (or http on loopback); the payload names it.
+    InsecureEndpoint(&'static str),
+    /// `openid` was requested but the token response has no `id_token`.
+    IdTokenMissing,
+    /// The ID token is not a compact JWS with a usable header.
+    IdTokenMalformed,
+    /// An ID token segment is not base64url.
+    IdTokenInvalidBase64,
+    /// The ID token header or payload is not a JSON object.
+    IdTokenInvalidJson,
+    /// The ID token's `alg` is `none`, HMAC, unsupported, or not advertised.
+    IdTokenAlgNotAllowed,
+    /// The JWKS could not be fetched or parsed.
+    JwksInvalid,
+    /// No JWKS key matches the ID token's `kid`/`alg`, even after one re-fetch.
+    JwksKeyNotFound,
+    /// Several JWKS keys match the ID token.
+    JwksKeyAmbiguous,
+    /// The ID token's signature does not verify.
+    IdTokenSignatureInvalid,
+    /// The ID token's `iss` differs from the issuer.
+    IdTokenIssMismatch,
+    /// The ID token's `aud` does not contain this client.
+    IdTokenAudMismatch,
+    /// The ID token's `azp` is missing (several audiences) or not this client.
+    IdTokenAzpMismatch,
+    /// The ID token's `exp` is past (beyond the clock skew).
+    IdTokenExpired,
+    /// The ID token's `iat` is in the future (beyond the clock skew).
+    IdTokenIssuedInFuture,
+    /// The ID token's `nonce` differs from the one sent.
+    IdTokenNonceMismatch,
+    /// A required ID token claim is missing or has the wrong type.
+    IdTokenClaimsInvalid,
+    /// The UserInfo endpoint answered non-2xx.
+    UserinfoHttpError(u16),
+    /// The UserInfo response is not a JSON object with a `sub`.
+    UserinfoInvalid,
+    /// UserInfo's `sub` differs from the ID token's.
+    UserinfoSubMismatch,
+    /// The call needs a session and there is none.
+    NotAuthenticated,
 }
 
 impl Error {
@@ -120,6 +172,32 @@ impl Error {
             Error::StorageUnavailable => "storage_unavailable",
             Error::Network => "network_error",
             Error::CryptoUnavailable => "crypto_unavailable",
+            Error::IssuerMissing => "iss_missing",
+            Error::DiscoveryFailed(_) => "discovery_failed",
+            Error::DiscoveryNotJson => "discovery_not_json",
+            Error::DiscoveryInvalid(_) => "discovery_invalid",
+            Error::DiscoveryIssuerMismatch => "discovery_issuer_mismatch",
+            Error::InsecureEndpoint(_) => "insecure_endpoint",
+            Error::IdTokenMissing => "id_token_missing",
+            Error::IdTokenMalformed => "id_token_malformed",
+            Error::IdTokenInvalidBase64 => "id_token_invalid_base64",
+            Error::IdTokenInvalidJson => "id_token_invalid_json",
+            Error::IdTokenAlgNotAllowed => "id_token_alg_not_allowed",
+            Error::JwksInvalid => "jwks_invalid",
+            Error::JwksKeyNotFound => "jwks_key_not_found",
+            Error::JwksKeyAmbiguous => "jwks_key_ambiguous",
+            Error::IdTokenSignatureInvalid => "id_token_signature_invalid",
+            Error::IdTokenIssMismatch => "id_token_iss_mismatch",
+            Error::IdTokenAudMismatch => "id_token_aud_mismatch",
+            Error::IdTokenAzpMismatch => "id_token_azp_mismatch",
+            Error::IdTokenExpired => "id_token_expired",
+            Error::IdTokenIssuedInFuture => "id_token_issued_in_future",
+            Error::IdTokenNonceMismatch => "id_token_nonce_mismatch",
+            Error::IdTokenClaimsInvalid => "id_token_claims_invalid",
+            Error::UserinfoHttpError(_) => "userinfo_http_error",
+            Error::UserinfoInvalid => "userinfo_invalid",
+            Error::UserinfoSubMismatch => "userinfo_sub_mismatch",
+            Error::NotAuthenticated => "not_authenticated",
         }
     }
 
@@ -182,6 +260,36 @@ impl Error {
             Error::CryptoUnavailable => {
                 "crypto.getRandomValues is unavailable; pkce-wasm needs a secure context (https or loopback)."
             }
+            Error::IssuerMissing => "The callback has no iss parameter although the provider promises one (RFC 9207): possible mix-up attack.",
+            Error::DiscoveryFailed(_) => "The provider's discovery document could not be fetched (HTTP error).",
+            Error::DiscoveryNotJson => "The provider's discovery document is not JSON.",
+            Error::DiscoveryIssuerMismatch => "The discovery document's issuer does not equal the configured issuer exactly.",
+            Error::IdTokenMissing => "The token response has no id_token although openid was requested.",
+            Error::IdTokenMalformed => "The ID token is not a well-formed compact JWS.",
+            Error::IdTokenInvalidBase64 => "An ID token segment is not valid base64url.",
+            Error::IdTokenInvalidJson => "The ID token header or payload is not a JSON object.",
+            Error::IdTokenAlgNotAllowed => "The ID token's signing algorithm is not allowed (none and HMAC are always refused).",
+            Error::JwksInvalid => "The provider's key set (JWKS) could not be fetched or is invalid.",
+            Error::JwksKeyNotFound => "No key in the provider's key set matches the ID token.",
+            Error::JwksKeyAmbiguous => "Several keys in the provider's key set match the ID token; refusing to guess.",
+            Error::IdTokenSignatureInvalid => "The ID token's signature is invalid.",
+            Error::IdTokenIssMismatch => "The ID token's iss does not equal the issuer.",
+            Error::IdTokenAudMismatch => "The ID token's aud does not contain this client_id.",
+            Error::IdTokenAzpMismatch => "The ID token's azp is missing or is not this client_id.",
+            Error::IdTokenExpired => "The ID token has expired.",
+            Error::IdTokenIssuedInFuture => "The ID token's iat is in the future; check the device clock.",
+            Error::IdTokenNonceMismatch => "The ID token's nonce does not match this login (possible replay).",
+            Error::IdTokenClaimsInvalid => "A required ID token claim (iss, sub, aud, exp, iat) is missing or has the wrong type.",
+            Error::UserinfoHttpError(_) => "The UserInfo endpoint answered with an HTTP error.",
+            Error::UserinfoInvalid => "The UserInfo response is not a JSON object with a sub.",
+            Error::UserinfoSubMismatch => "The UserInfo sub does not match the ID token's sub.",
+            Error::NotAuthenticated => "There is no session: log in first.",
+            Error::DiscoveryInvalid(field) => {
+                return join3("The discovery document's field '", field, "' is missing or has the wrong type.")
+            }
+            Error::InsecureEndpoint(field) => {
+                return join3("The discovered '", field, "' is not https (http is allowed on loopback only).")
+            }
         };
         String::from(fixed)
     }
@@ -198,7 +306,9 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Provider(p) => p.status,
-            Error::TokenHttpError(s) => Some(*s),
+            Error::TokenHttpError(s) | Error::DiscoveryFailed(s) | Error::UserinfoHttpError(s) => {
+                Some(*s)
+            }
             _ => None,
         }
     }

@@ -3,8 +3,10 @@
 
 pub mod authorize;
 pub mod callback;
+pub mod discovery;
 pub mod encoding;
 pub mod error;
+pub mod id_token;
 pub mod json;
 pub mod pkce;
 pub mod secret;

@@ -1,5 +1,6 @@
-//! fetch, carefully: form-urlencoded POST, `Accept: application/json`,
-//! `credentials: 'omit'`, `redirect: 'error'`, a bounded body.
+//! fetch, carefully: `credentials: 'omit'`, `redirect: 'error'`, `Accept:
+//! application/json`, status and content type handed back for the core to
+//! judge, a bounded body.
 
 use js_sys::Promise;
 use wasm_bindgen::JsCast;
@@ -30,19 +31,31 @@ fn global_fetch(url: &str, init: &RequestInit) -> Result<Promise, Error> {
         .map_err(|_| Error::Network)
 }
 
-/// Sends `req` and reads the answer. A rejected fetch (offline, CORS, redirect)
-/// is `network_error`; a body over the limit is `response_too_large`.
-pub async fn post_form(req: &FormPost) -> Result<HttpResponse, Error> {
+/// Sends a request. A rejected fetch (offline, CORS, redirect) is
+/// `network_error`; a body over the limit is `response_too_large`.
+async fn send(
+    method: &str,
+    url: &str,
+    form_body: Option<&str>,
+    bearer: Option<&str>,
+) -> Result<HttpResponse, Error> {
     let headers = Headers::new().map_err(|_| Error::Network)?;
-    let _ = headers.append("Content-Type", "application/x-www-form-urlencoded");
     let _ = headers.append("Accept", "application/json");
     let init = RequestInit::new();
-    init.set_method("POST");
+    init.set_method(method);
+    if let Some(body) = form_body {
+        let _ = headers.append("Content-Type", "application/x-www-form-urlencoded");
+        init.set_body(&body.into());
+    }
+    if let Some(token) = bearer {
+        let mut value = String::from("Bearer ");
+        value.push_str(token);
+        let _ = headers.append("Authorization", &value);
+    }
     init.set_headers(&headers);
-    init.set_body(&req.body.as_str().into());
     init.set_credentials(RequestCredentials::Omit);
     init.set_redirect(RequestRedirect::Error);
-    let resp: Response = JsFuture::from(global_fetch(&req.url, &init)?)
+    let resp: Response = JsFuture::from(global_fetch(url, &init)?)
         .await
         .map_err(|_| Error::Network)?
         .dyn_into()
@@ -68,4 +81,14 @@ pub async fn post_form(req: &FormPost) -> Result<HttpResponse, Error> {
         content_type,
         body,
     })
+}
+
+/// POSTs a form (token endpoint).
+pub async fn post_form(req: &FormPost) -> Result<HttpResponse, Error> {
+    send("POST", &req.url, Some(&req.body), None).await
+}
+
+/// GETs JSON (discovery, JWKS), or with a bearer token (UserInfo).
+pub async fn get(url: &str, bearer: Option<&str>) -> Result<HttpResponse, Error> {
+    send("GET", url, None, bearer).await
 }
