@@ -3,7 +3,7 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 import Provider from 'oidc-provider';
-import { generateKeyPair, exportJWK } from 'jose';
+import { generateKeyPair, exportJWK, importJWK, SignJWT, decodeProtectedHeader, decodeJwt } from 'jose';
 import { listen, close } from './net.mjs';
 
 async function signingKeys() {
@@ -25,9 +25,17 @@ async function signingKeys() {
  * @param {number} [o.accessTokenTtl] seconds
  * @param {(ctx) => Promise<boolean>|boolean} [o.hook] test-only middleware; return true when it answered
  *
- * The returned `faults` object is for tests only: set `faults.callback` to a
- * function that edits the authorization response (a URL object) on its way
- * back to the app, e.g. to tamper with `state` or `iss`.
+ * Two public clients share the redirect URIs: `clientId` signs ID tokens with
+ * RS256, `${clientId}-es256` with ES256.
+ *
+ * The returned `faults` object is for tests only (each hook edits a response
+ * on its way out of the real provider):
+ * - `faults.callback(url)`: the authorization response (a URL object), e.g. `state` or `iss`;
+ * - `faults.tokenResponse(body)`: the token endpoint's JSON (may be async; `resign` helps);
+ * - `faults.discovery(doc)`: the discovery document.
+ * `resign(idToken, edit)` re-signs an ID token with the provider's real key
+ * after `edit({ header, payload })`, so a test can change one claim and keep
+ * a valid signature.
  */
 export async function startProvider({
   appOrigin,
@@ -41,19 +49,20 @@ export async function startProvider({
   const server = http.createServer();
   const actualPort = await listen(server, port);
   const issuer = `http://127.0.0.1:${actualPort}`;
+  const jwks = await signingKeys();
+  const client = (id, alg) => ({
+    client_id: id,
+    application_type: 'web',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: postLogoutRedirectUris,
+    id_token_signed_response_alg: alg,
+  });
   const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: clientId,
-        application_type: 'web',
-        token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: redirectUris,
-        post_logout_redirect_uris: postLogoutRedirectUris,
-      },
-    ],
-    jwks: await signingKeys(),
+    clients: [client(clientId, 'RS256'), client(`${clientId}-es256`, 'ES256')],
+    jwks,
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     pkce: { required: () => true },
     clientBasedCORS: (ctx, origin) => origin === appOrigin,
@@ -83,13 +92,19 @@ export async function startProvider({
     },
   });
   provider.proxy = false;
-  const faults = { callback: null };
+  const faults = { callback: null, tokenResponse: null, discovery: null };
   // Test hooks first (a path only the test server has), then strip the dev
   // interaction pages' web-font @imports: this machine has no internet and the
   // page would wait on them.
   provider.use(async (ctx, next) => {
     if (hook && (await hook(ctx))) return;
     await next();
+    if (faults.tokenResponse && ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200) {
+      ctx.body = await faults.tokenResponse(ctx.body);
+    }
+    if (faults.discovery && ctx.path === '/.well-known/openid-configuration') {
+      ctx.body = faults.discovery(ctx.body);
+    }
     const location = ctx.response.get('location');
     if (faults.callback && location && redirectUris.some((r) => location.startsWith(r))) {
       const url = new URL(location);
@@ -101,7 +116,20 @@ export async function startProvider({
     }
   });
   server.on('request', provider.callback());
+
+  async function resign(idToken, edit = () => {}) {
+    const token = { header: decodeProtectedHeader(idToken), payload: decodeJwt(idToken) };
+    edit(token);
+    // The key that can make this alg (RSA for RS*/PS*, EC for ES256), whatever kid the header now names.
+    const family = token.header.alg.slice(0, 2) === 'ES' ? 'EC' : 'RSA';
+    const { alg: _, ...jwk } = jwks.keys.find((k) => k.kid === token.header.kid && k.kty === family) ?? jwks.keys.find((k) => k.kty === family);
+    const key = await importJWK(jwk, token.header.alg);
+    return new SignJWT(token.payload).setProtectedHeader(token.header).sign(key);
+  }
+
   return {
+    resign,
+    publicJwks: { keys: jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) },
     issuer,
     clientId,
     provider,

@@ -30,15 +30,27 @@ export async function newPage(browser) {
   return page;
 }
 
-/** Fills oidc-provider's development login form, then consents. */
+/**
+ * Completes oidc-provider's development interactions: fills the login form
+ * and consents, as far as the provider asks for them (a provider session or
+ * an earlier grant skips steps), until the app's callback has been handled.
+ */
 export async function signIn(page, user = 'alice') {
-  await page.waitForSelector('input[name=login]');
-  await page.fill('input[name=login]', user);
-  await page.fill('input[name=password]', 'any-password');
-  await page.click('button[type=submit]');
-  await page.waitForSelector('button[type=submit]:has-text("Continue"), #status');
-  if (await page.locator('button[type=submit]:has-text("Continue")').count()) {
-    await page.click('button[type=submit]:has-text("Continue")');
+  const LOGIN = 'input[name=login]';
+  const CONSENT = 'button[type=submit]:has-text("Continue")';
+  const BACK = '#status[data-state="logged-in"], #status[data-state="error"], #error:not([hidden])';
+  for (let step = 0; step < 4; step++) {
+    const el = await page.waitForSelector(`${LOGIN}, ${CONSENT}, ${BACK}`, { timeout: 15000 });
+    if (await el.evaluate((e, sel) => e.matches(sel), LOGIN)) {
+      await page.fill(LOGIN, user);
+      await page.fill('input[name=password]', 'any-password');
+      await page.click('button[type=submit]');
+    } else if (await el.evaluate((e) => e.tagName === 'BUTTON')) {
+      await page.click(CONSENT);
+    } else {
+      return;
+    }
+    await page.waitForLoadState();
   }
 }
 
