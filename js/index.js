@@ -93,6 +93,66 @@ export class Client {
       throw typed(e);
     }
   }
+
+  /** A valid access token, refreshed when it expires within the leeway. `{ forceRefresh }`. */
+  async getAccessToken(options = {}) {
+    try {
+      return await this.#inner.getAccessToken(options);
+    } catch (e) {
+      throw typed(e);
+    }
+  }
+
+  /** The current tokens `{ accessToken, tokenType, expiresAt, refreshToken?, idToken?, scope }`, or undefined. */
+  getTokens() {
+    return this.#inner.getTokens();
+  }
+
+  /** True when there is a session whose access token is valid or refreshable. */
+  isAuthenticated() {
+    return this.#inner.isAuthenticated();
+  }
+
+  /** The validated ID token claims; `{ userInfo: true }` merges in UserInfo. */
+  async getUser(options = {}) {
+    try {
+      return await this.#inner.getUser(options);
+    } catch (e) {
+      throw typed(e);
+    }
+  }
+
+  /** Ends the session: `{ returnTo, localOnly }`. */
+  async logout(options = {}) {
+    try {
+      await this.#inner.logout(options);
+    } catch (e) {
+      throw typed(e);
+    }
+  }
+
+  /** fetch() that attaches the access token for the configured API origins only. */
+  async fetch(input, init) {
+    try {
+      return await this.#inner.fetch(input, init);
+    } catch (e) {
+      throw typed(e);
+    }
+  }
+
+  /**
+   * Subscribes to 'tokensRefreshed' | 'sessionExpired' | 'loggedOut' | 'error'.
+   * Returns the unsubscribe function.
+   */
+  on(event, handler) {
+    let id;
+    try {
+      id = this.#inner.on(event, (payload) => handler(payload === undefined ? undefined : typed(payload)));
+    } catch (e) {
+      throw typed(e);
+    }
+    return () => this.#inner.off(id);
+  }
 }
 
 /**

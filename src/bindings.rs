@@ -10,7 +10,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::core::discovery::metadata_from_json;
 use crate::core::json;
 use crate::core::{Error, ResponseMode};
-use crate::web::{Client, Config, Endpoints, LoginOptions, Tokens};
+use crate::web::{CacheLocation, Client, Config, Endpoints, Event, LoginOptions, Tokens};
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
@@ -74,6 +74,8 @@ fn seconds(
         _ => Err(Error::InvalidConfig(problem)),
     }
 }
+
+const CACHE_PROBLEM: &str = "cacheLocation must be 'memory', 'sessionStorage' or 'localStorage'";
 
 fn config(options: &JsValue) -> Result<Config, Error> {
     let issuer = opt_string(options, "issuer", "issuer must be a string")?;
@@ -165,6 +167,41 @@ fn config(options: &JsValue) -> Result<Config, Error> {
     )? {
         c.clock_skew_s = skew;
     }
+    c.cache_location = match opt_string(options, "cacheLocation", CACHE_PROBLEM)?.as_deref() {
+        None | Some("memory") => CacheLocation::Memory,
+        Some("sessionStorage") => CacheLocation::SessionStorage,
+        Some("localStorage") => CacheLocation::LocalStorage,
+        Some(_) => return Err(Error::InvalidConfig(CACHE_PROBLEM)),
+    };
+    if let Some(leeway) = seconds(
+        options,
+        "refreshLeeway",
+        3600.0,
+        "refreshLeeway must be seconds between 0 and 3600",
+    )? {
+        c.refresh_leeway_ms = leeway * 1000;
+    }
+    let auto = get(options, "autoRefresh");
+    c.auto_refresh = match auto.as_bool() {
+        Some(b) => b,
+        None if auto.is_undefined() => false,
+        None => return Err(Error::InvalidConfig("autoRefresh must be a boolean")),
+    };
+    let origins = get(options, "apiOrigins");
+    if !origins.is_undefined() {
+        let list = Array::is_array(&origins)
+            .then(|| {
+                Array::from(&origins)
+                    .iter()
+                    .map(|o| o.as_string())
+                    .collect::<Option<Vec<_>>>()
+            })
+            .flatten()
+            .ok_or(Error::InvalidConfig(
+                "apiOrigins must be an array of origins",
+            ))?;
+        c.api_origins = Some(list);
+    }
     Ok(c)
 }
 
@@ -240,11 +277,28 @@ pub fn create_client(options: JsValue) -> js_sys::Promise {
     future_to_promise(async move {
         let config = config(&options).map_err(to_js)?;
         let client = Client::create(config).await.map_err(to_js)?;
-        Ok(WasmClient {
-            inner: Rc::new(client),
-        }
-        .into())
+        Ok(WasmClient { inner: client }.into())
     })
+}
+
+/// `new Request(input, init)`; a TypeError from the constructor is `invalid_config`.
+fn request_from(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, Error> {
+    let init: &web_sys::RequestInit = if init.is_object() {
+        init.unchecked_ref()
+    } else {
+        &web_sys::RequestInit::new()
+    };
+    let r = match input.as_string() {
+        Some(url) => web_sys::Request::new_with_str_and_init(&url, init),
+        None => match input.dyn_ref::<web_sys::Request>() {
+            Some(req) => web_sys::Request::new_with_request_and_init(req, init),
+            None => web_sys::Request::new_with_str_and_init(
+                &String::from(js_sys::JsString::from(input.clone())),
+                init,
+            ),
+        },
+    };
+    r.map_err(|_| Error::InvalidConfig("fetch: invalid request"))
 }
 
 fn parse_json(text: &str) -> JsValue {
@@ -254,7 +308,7 @@ fn parse_json(text: &str) -> JsValue {
 /// The PKCE client, as JS sees it (wrapped by `js/index.js`).
 #[wasm_bindgen(js_name = Client)]
 pub struct WasmClient {
-    inner: Rc<Client>,
+    inner: Client,
 }
 
 #[wasm_bindgen(js_class = Client)]
@@ -284,7 +338,7 @@ impl WasmClient {
     /// Handles the callback; resolves to `{ appState, tokens }`.
     #[wasm_bindgen(js_name = handleRedirectCallback)]
     pub fn handle_redirect_callback(&self, url: String) -> js_sys::Promise {
-        let client = Rc::clone(&self.inner);
+        let client = self.inner.clone();
         future_to_promise(async move {
             let r = client.handle_redirect_callback(&url).await.map_err(to_js)?;
             let out = Object::new();
@@ -309,10 +363,91 @@ impl WasmClient {
             .map_or(JsValue::UNDEFINED, |c| parse_json(&c.json))
     }
 
+    /// A valid access token, refreshed when it expires within the leeway.
+    #[wasm_bindgen(js_name = getAccessToken)]
+    pub fn get_access_token(&self, options: JsValue) -> js_sys::Promise {
+        let client = self.inner.clone();
+        let force = get(&options, "forceRefresh").as_bool() == Some(true);
+        future_to_promise(async move {
+            let token = client.access_token(force).await.map_err(to_js)?;
+            Ok(JsValue::from_str(&token))
+        })
+    }
+
+    /// The current session's tokens, or `undefined`.
+    #[wasm_bindgen(js_name = getTokens)]
+    pub fn get_tokens(&self) -> JsValue {
+        self.inner
+            .tokens()
+            .map_or(JsValue::UNDEFINED, |t| tokens_to_js(&t).into())
+    }
+
+    /// True when there is a session whose access token is valid or refreshable.
+    #[wasm_bindgen(js_name = isAuthenticated)]
+    pub fn is_authenticated(&self) -> bool {
+        self.inner.is_authenticated()
+    }
+
+    /// The validated ID token claims, merged with UserInfo when `{ userInfo: true }`.
+    #[wasm_bindgen(js_name = getUser)]
+    pub fn get_user(&self, options: JsValue) -> js_sys::Promise {
+        let client = self.inner.clone();
+        let with_userinfo = get(&options, "userInfo").as_bool() == Some(true);
+        future_to_promise(async move {
+            let claims = client.id_token_claims().map(|c| parse_json(&c.json));
+            if !with_userinfo {
+                return Ok(claims.unwrap_or(JsValue::UNDEFINED));
+            }
+            let info = parse_json(&client.user_info().await.map_err(to_js)?);
+            let merged = Object::new();
+            if let Some(c) = claims {
+                Object::assign(&merged, c.unchecked_ref());
+            }
+            Ok(Object::assign(&merged, info.unchecked_ref()).into())
+        })
+    }
+
+    /// Ends the session: `{ returnTo, localOnly }`.
+    pub fn logout(&self, options: JsValue) -> js_sys::Promise {
+        let client = self.inner.clone();
+        let return_to = get(&options, "returnTo").as_string();
+        let local_only = get(&options, "localOnly").as_bool() == Some(true);
+        future_to_promise(async move {
+            client.logout(return_to, local_only).await.map_err(to_js)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `fetch(input, init)` with the bearer token for the configured API origins only.
+    pub fn fetch(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
+        let client = self.inner.clone();
+        future_to_promise(async move {
+            let request = request_from(&input, &init).map_err(to_js)?;
+            Ok(client.fetch(request).await.map_err(to_js)?.into())
+        })
+    }
+
+    /// Subscribes to `tokensRefreshed`, `sessionExpired`, `loggedOut` or `error`; returns an id for `off`.
+    pub fn on(&self, event: &str, handler: js_sys::Function) -> Result<u32, JsValue> {
+        let listener = Rc::new(move |e: &Event| {
+            let payload = match e {
+                Event::Error(err) => to_js(err.clone()),
+                _ => JsValue::UNDEFINED,
+            };
+            let _ = handler.call1(&JsValue::NULL, &payload);
+        });
+        self.inner.on(event, listener).map_err(to_js)
+    }
+
+    /// Unsubscribes.
+    pub fn off(&self, id: u32) {
+        self.inner.off(id);
+    }
+
     /// UserInfo claims (bearer GET); its `sub` must equal the ID token's.
     #[wasm_bindgen(js_name = getUserInfo)]
     pub fn get_user_info(&self) -> js_sys::Promise {
-        let client = Rc::clone(&self.inner);
+        let client = self.inner.clone();
         future_to_promise(async move {
             let body = client.user_info().await.map_err(to_js)?;
             Ok(parse_json(&body))

@@ -25,6 +25,7 @@ function mask(token) {
   return token.length <= 10 ? '••••' : `${token.slice(0, 4)}…${token.slice(-4)} (${token.length} chars)`;
 }
 
+let ticking;
 function renderSession(auth, appState) {
   show('session');
   $('access-token').textContent = mask(tokens.accessToken);
@@ -33,14 +34,15 @@ function renderSession(auth, appState) {
   $('app-state').textContent = JSON.stringify(appState ?? null);
   const claims = auth.getIdTokenClaims(); // validated: signature, iss, aud, exp, iat, nonce
   $('claims').textContent = claims ? JSON.stringify(claims, null, 2) : '(no ID token)';
-  $('call-api').disabled = false;
+  for (const id of ['call-api', 'refresh', 'logout']) $(id).disabled = false;
   const tick = () => {
     if (!tokens?.expiresAt) return ($('expires').textContent = 'no expiry given');
     const s = Math.round((tokens.expiresAt - Date.now()) / 1000);
     $('expires').textContent = `${new Date(tokens.expiresAt).toLocaleTimeString()} (${s > 0 ? `in ${s} s` : 'expired'})`;
   };
   tick();
-  setInterval(tick, 1000);
+  clearInterval(ticking);
+  ticking = setInterval(tick, 1000);
   status(`Logged in${claims?.sub ? ` as ${claims.sub}` : ''}.`, 'logged-in');
 }
 
@@ -63,6 +65,21 @@ async function main() {
       $('userinfo').textContent = `Failed: ${e.code}: ${e.message}`;
     }
   };
+
+  $('refresh').onclick = async () => {
+    try {
+      await auth.getAccessToken({ forceRefresh: true });
+    } catch (e) {
+      showError(e);
+    }
+  };
+  $('logout').onclick = () => auth.logout({ returnTo: config.redirectUri }).catch(showError);
+  auth.on('tokensRefreshed', () => {
+    tokens = auth.getTokens();
+    $('access-token').textContent = mask(tokens.accessToken);
+    status('Tokens refreshed.', 'refreshed');
+  });
+  auth.on('sessionExpired', () => status('Session expired: log in again.', 'expired'));
 
   $('login').disabled = false;
   if (auth.isCallback()) {

@@ -133,6 +133,12 @@ pub enum Error {
     UserinfoSubMismatch,
     /// The call needs a session and there is none.
     NotAuthenticated,
+    /// The session ended (refresh token rejected, or expired without one): log in again.
+    LoginRequired,
+    /// A refreshed ID token is for another subject (OIDC Core §12.2).
+    IdTokenSubMismatch,
+    /// The revocation endpoint answered non-2xx (RFC 7009 §2.2.1).
+    RevocationFailed(u16),
 }
 
 impl Error {
@@ -198,6 +204,9 @@ impl Error {
             Error::UserinfoInvalid => "userinfo_invalid",
             Error::UserinfoSubMismatch => "userinfo_sub_mismatch",
             Error::NotAuthenticated => "not_authenticated",
+            Error::LoginRequired => "login_required",
+            Error::IdTokenSubMismatch => "id_token_sub_mismatch",
+            Error::RevocationFailed(_) => "revocation_failed",
         }
     }
 
@@ -284,6 +293,9 @@ impl Error {
             Error::UserinfoInvalid => "The UserInfo response is not a JSON object with a sub.",
             Error::UserinfoSubMismatch => "The UserInfo sub does not match the ID token's sub.",
             Error::NotAuthenticated => "There is no session: log in first.",
+            Error::LoginRequired => "The session has ended; the user must log in again.",
+            Error::IdTokenSubMismatch => "The refreshed ID token is for another user.",
+            Error::RevocationFailed(_) => "The provider did not confirm the refresh token's revocation.",
             Error::DiscoveryInvalid(field) => {
                 return join3("The discovery document's field '", field, "' is missing or has the wrong type.")
             }

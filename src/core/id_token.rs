@@ -322,7 +322,7 @@ pub struct ClaimChecks<'a> {
 }
 
 /// Validated ID token claims.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdTokenClaims {
     /// `sub`
     pub sub: String,

@@ -10,6 +10,7 @@ pub mod id_token;
 pub mod json;
 pub mod pkce;
 pub mod secret;
+pub mod session;
 pub mod token;
 pub mod transaction;
 pub mod url;

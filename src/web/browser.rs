@@ -44,3 +44,104 @@ pub fn replace_url(url: &str) {
         let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
     }
 }
+
+use std::future::Future;
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::core::encoding::b64url;
+
+/// A fresh 256-bit random value, base64url.
+pub fn random_token() -> Result<String, Error> {
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).map_err(|_| Error::CryptoUnavailable)?;
+    Ok(b64url(&b))
+}
+
+fn locks() -> Option<(JsValue, Function)> {
+    let nav = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+    let locks = Reflect::get(&nav, &"locks".into())
+        .ok()
+        .filter(|l| l.is_object())?;
+    let request = Reflect::get(&locks, &"request".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some((locks, request))
+}
+
+/// True when the Web Locks API (`navigator.locks`) is there.
+pub fn web_locks_available() -> bool {
+    locks().is_some()
+}
+
+/// Runs `work` holding the exclusive Web Lock `name` (shared by every tab of
+/// the origin). Without Web Locks it just runs `work`.
+pub async fn with_lock<F>(name: &str, work: F)
+where
+    F: Future<Output = ()> + 'static,
+{
+    let Some((locks, request)) = locks() else {
+        return work.await;
+    };
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+        future_to_promise(async move {
+            work.await;
+            Ok(JsValue::UNDEFINED)
+        })
+        .into()
+    });
+    if let Ok(p) = request.call2(&locks, &name.into(), &callback) {
+        if let Ok(p) = p.dyn_into::<Promise>() {
+            let _ = JsFuture::from(p).await;
+        }
+    }
+}
+
+/// `document.hidden` (false without a document).
+pub fn document_hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
+}
+
+/// `setTimeout(f, ms)`; returns the timer id.
+pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
+    let cb = Closure::once_into_js(f);
+    web_sys::window()?
+        .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms)
+        .ok()
+}
+
+/// `clearTimeout(id)`.
+pub fn clear_timeout(id: i32) {
+    if let Some(w) = web_sys::window() {
+        w.clear_timeout_with_handle(id);
+    }
+}
+
+/// Listens for `visibilitychange` (on the document) and `online` (on the
+/// window) for the life of the page.
+pub fn on_wake(f: impl Fn() + 'static) {
+    let Some(w) = web_sys::window() else { return };
+    let cb = Closure::<dyn Fn()>::new(f).into_js_value();
+    let _ = w.add_event_listener_with_callback("online", cb.unchecked_ref());
+    if let Some(d) = w.document() {
+        let _ = d.add_event_listener_with_callback("visibilitychange", cb.unchecked_ref());
+    }
+}
+
+/// The page's origin, e.g. `https://app.example.com`.
+pub fn page_origin() -> Option<String> {
+    web_sys::window()?.location().origin().ok()
+}
+
+/// The origin of `url` resolved against the page (`None` if it is not a URL).
+pub fn origin_of(url: &str) -> Option<String> {
+    let base = current_url()?;
+    let u = web_sys::Url::new_with_base(url, &base).ok()?;
+    Some(u.origin())
+}

@@ -2,7 +2,13 @@
 //! apps (Yew, Leptos) use. Protocol decisions live in [`crate::core`]; this
 //! file only sequences them with the browser's I/O.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use js_sys::Promise;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use web_sys::{Request, Response};
 
 use crate::core::authorize::{check_request, has_openid};
 use crate::core::discovery::ProviderMetadata;
@@ -10,20 +16,24 @@ use crate::core::id_token::{
     allowed_algs, parse_jws, select_key, validate_claims, Alg, ClaimChecks, IdTokenClaims, ALL_ALGS,
 };
 use crate::core::json::{self, Value};
-use crate::core::secret::{AccessToken, CodeVerifier, IdToken, RefreshToken};
+use crate::core::secret::{CodeVerifier, RefreshToken};
+use crate::core::session::{
+    decode_session, encode_session, end_session_url, is_invalid_token_challenge, needs_refresh,
+    refresh_request, revocation_request, Session, Tokens, DEFAULT_LEEWAY_MS,
+};
 use crate::core::token::is_json_content_type;
 use crate::core::transaction::DEFAULT_TTL_MS;
 use crate::core::url::check_url;
 use crate::core::{
     authorize, clean_callback_url, code_exchange, is_callback, parse_callback,
-    parse_token_response, AuthorizeRequest, Error, ResponseMode, Transactions,
+    parse_token_response, AuthorizeRequest, Error, ResponseMode, Store, Transactions,
 };
 
 use super::browser;
 use super::crypto;
-use super::http::{get, post_form};
+use super::http::{fetch_request, get, post_form};
 use super::provider;
-use super::storage::SessionStore;
+use super::storage::{WebStorage, SESSION_STORE};
 
 /// Default allowed clock skew for `exp`/`iat`, seconds.
 pub const DEFAULT_CLOCK_SKEW_S: u64 = 60;
@@ -58,7 +68,55 @@ pub struct Config {
     pub transaction_ttl_ms: u64,
     /// Allowed clock skew for ID token times, seconds (default 60).
     pub clock_skew_s: u64,
+    /// Where the session lives (default: memory).
+    pub cache_location: CacheLocation,
+    /// Refresh when the access token expires within this many ms (default 60 000).
+    pub refresh_leeway_ms: u64,
+    /// Refresh in the background before expiry (default off).
+    pub auto_refresh: bool,
+    /// Origins `fetch` attaches the access token to (default: the page's own origin).
+    pub api_origins: Option<Vec<String>>,
 }
+
+/// Where the session (tokens and claims) is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheLocation {
+    /// In this page's memory only: gone on reload, unreachable to other scripts' storage reads.
+    #[default]
+    Memory,
+    /// sessionStorage: survives reloads of this tab; the refresh token is stored there.
+    SessionStorage,
+    /// localStorage: shared by every tab of the origin; refreshes are serialized across tabs.
+    LocalStorage,
+}
+
+/// Session events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// New tokens from a refresh.
+    TokensRefreshed,
+    /// The session ended without a logout (refresh token rejected or expired).
+    SessionExpired,
+    /// `logout` cleared the session.
+    LoggedOut,
+    /// A background step failed (auto refresh, revocation, storage).
+    Error(Error),
+}
+
+impl Event {
+    /// The event's name: `tokensRefreshed`, `sessionExpired`, `loggedOut`, `error`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::TokensRefreshed => "tokensRefreshed",
+            Event::SessionExpired => "sessionExpired",
+            Event::LoggedOut => "loggedOut",
+            Event::Error(_) => "error",
+        }
+    }
+}
+
+/// An event handler.
+pub type Listener = Rc<dyn Fn(&Event)>;
 
 impl Config {
     fn with(
@@ -76,6 +134,10 @@ impl Config {
             response_mode: ResponseMode::Query,
             transaction_ttl_ms: DEFAULT_TTL_MS,
             clock_skew_s: DEFAULT_CLOCK_SKEW_S,
+            cache_location: CacheLocation::Memory,
+            refresh_leeway_ms: DEFAULT_LEEWAY_MS,
+            auto_refresh: false,
+            api_origins: None,
         }
     }
 
@@ -124,23 +186,6 @@ pub struct LoginOptions {
     pub code_verifier: Option<String>,
 }
 
-/// Tokens from the token endpoint.
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    /// The access token.
-    pub access_token: AccessToken,
-    /// `Bearer`, as the provider spelt it.
-    pub token_type: String,
-    /// Expiry, ms since the Unix epoch, when the provider gave `expires_in`.
-    pub expires_at_ms: Option<u64>,
-    /// The refresh token, if issued.
-    pub refresh_token: Option<RefreshToken>,
-    /// The ID token, if issued (validated before it is returned).
-    pub id_token: Option<IdToken>,
-    /// The granted scope (the requested one when the provider omits it, RFC 6749 §5.1).
-    pub scope: String,
-}
-
 /// What a successful callback yields.
 #[derive(Debug)]
 pub struct CallbackResult {
@@ -152,22 +197,35 @@ pub struct CallbackResult {
     pub app_state: Option<String>,
 }
 
-struct Session {
-    tokens: Tokens,
-    claims: Option<IdTokenClaims>,
+struct Inflight {
+    promise: Promise,
+    result: Rc<RefCell<Option<Result<Session, Error>>>>,
 }
 
-/// A PKCE client bound to one provider and one redirect URI.
-pub struct Client {
+struct Inner {
     config: Config,
     meta: ProviderMetadata,
     algs: Vec<Alg>,
-    transactions: Transactions<SessionStore>,
-    session: RefCell<Option<Session>>,
+    transactions: Transactions<WebStorage>,
+    session_key: String,
+    api_origins: Vec<String>,
+    memory: RefCell<Option<Session>>,
+    inflight: RefCell<Option<Inflight>>,
+    listeners: RefCell<Vec<(u32, &'static str, Listener)>>,
+    next_listener: Cell<u32>,
+    timer: Cell<Option<i32>>,
+}
+
+/// A PKCE client bound to one provider and one redirect URI. Cheap to clone
+/// (a handle), so async work and event handlers can hold it.
+#[derive(Clone)]
+pub struct Client {
+    inner: Rc<Inner>,
 }
 
 impl Client {
-    /// Checks the configuration, discovers the provider if asked to, and makes a client.
+    /// Checks the configuration, discovers the provider if asked to, restores
+    /// a stored session, and makes a client.
     pub async fn create(config: Config) -> Result<Self, Error> {
         if let Some(iss) = &config.issuer {
             check_url(iss, "issuer must be an https URL (http only on loopback)")?;
@@ -208,38 +266,163 @@ impl Client {
                 check_url(u, problem)?;
             }
         }
+        let api_origins = match &config.api_origins {
+            Some(list) => list
+                .iter()
+                .map(|o| {
+                    browser::origin_of(o)
+                        .ok_or(Error::InvalidConfig("apiOrigins must be URLs or origins"))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => browser::page_origin().into_iter().collect(),
+        };
+        let mut session_key = String::from("pkce-wasm.session.");
+        session_key.push_str(&config.client_id);
         let algs = allowed_algs(&meta.id_token_signing_alg_values_supported);
-        let client = Self {
-            transactions: Transactions::new(SessionStore, config.transaction_ttl_ms),
-            config,
-            meta,
-            algs,
-            session: RefCell::new(None),
+        let client = Client {
+            inner: Rc::new(Inner {
+                transactions: Transactions::new(SESSION_STORE, config.transaction_ttl_ms),
+                config,
+                meta,
+                algs,
+                session_key,
+                api_origins,
+                memory: RefCell::new(None),
+                inflight: RefCell::new(None),
+                listeners: RefCell::new(Vec::new()),
+                next_listener: Cell::new(1),
+                timer: Cell::new(None),
+            }),
         };
         check_request(&client.request(&[]))?;
+        if client.inner.config.auto_refresh {
+            let weak = Rc::downgrade(&client.inner);
+            browser::on_wake(move || wake(&weak));
+            client.schedule();
+        }
         Ok(client)
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.inner.config
     }
 
     /// The provider metadata in use (discovered, supplied, or from explicit endpoints).
     pub fn metadata(&self) -> &ProviderMetadata {
-        &self.meta
+        &self.inner.meta
     }
 
     fn request<'a>(&'a self, extra: &'a [(String, String)]) -> AuthorizeRequest<'a> {
+        let c = &self.inner.config;
         AuthorizeRequest {
-            authorization_endpoint: &self.meta.authorization_endpoint,
-            client_id: &self.config.client_id,
-            redirect_uri: &self.config.redirect_uri,
-            scope: &self.config.scope,
-            response_mode: self.config.response_mode,
+            authorization_endpoint: &self.inner.meta.authorization_endpoint,
+            client_id: &c.client_id,
+            redirect_uri: &c.redirect_uri,
+            scope: &c.scope,
+            response_mode: c.response_mode,
             extra_params: extra,
         }
     }
+
+    // ---- session store -------------------------------------------------
+
+    fn web_storage(&self) -> Option<WebStorage> {
+        match self.inner.config.cache_location {
+            CacheLocation::Memory => None,
+            CacheLocation::SessionStorage => Some(WebStorage::Session),
+            CacheLocation::LocalStorage => Some(WebStorage::Local),
+        }
+    }
+
+    /// The current session: from web storage when configured (another tab may
+    /// have refreshed or logged out), else from memory. Storage that fails
+    /// falls back to the memory copy, so nothing is lost.
+    fn load(&self) -> Option<Session> {
+        let Some(store) = self.web_storage() else {
+            return self.inner.memory.borrow().clone();
+        };
+        match store.get(&self.inner.session_key) {
+            Ok(Some(record)) => {
+                let s = decode_session(&record);
+                if s.is_none() {
+                    let _ = store.remove(&self.inner.session_key);
+                }
+                self.inner.memory.replace(s.clone());
+                s
+            }
+            Ok(None) => {
+                self.inner.memory.replace(None);
+                None
+            }
+            Err(_) => self.inner.memory.borrow().clone(),
+        }
+    }
+
+    fn save(&self, session: &Session) {
+        self.inner.memory.replace(Some(session.clone()));
+        if let Some(store) = self.web_storage() {
+            if let Err(e) = store.set(&self.inner.session_key, &encode_session(session, true)) {
+                self.emit(&Event::Error(e));
+            }
+        }
+        self.schedule();
+    }
+
+    fn clear(&self) {
+        self.inner.memory.replace(None);
+        if let Some(store) = self.web_storage() {
+            let _ = store.remove(&self.inner.session_key);
+        }
+        if let Some(id) = self.inner.timer.take() {
+            browser::clear_timeout(id);
+        }
+    }
+
+    fn end_session(&self) {
+        self.clear();
+        self.emit(&Event::SessionExpired);
+    }
+
+    // ---- events ----------------------------------------------------------
+
+    /// Registers `handler` for `event` (`tokensRefreshed`, `sessionExpired`,
+    /// `loggedOut`, `error`); returns an id for [`Client::off`].
+    pub fn on(&self, event: &str, handler: Listener) -> Result<u32, Error> {
+        let name = ["tokensRefreshed", "sessionExpired", "loggedOut", "error"]
+            .into_iter()
+            .find(|n| *n == event)
+            .ok_or(Error::InvalidConfig("unknown event name"))?;
+        let id = self.inner.next_listener.get();
+        self.inner.next_listener.set(id.wrapping_add(1));
+        self.inner.listeners.borrow_mut().push((id, name, handler));
+        Ok(id)
+    }
+
+    /// Removes a handler.
+    pub fn off(&self, id: u32) {
+        self.inner
+            .listeners
+            .borrow_mut()
+            .retain(|(i, _, _)| *i != id);
+    }
+
+    fn emit(&self, event: &Event) {
+        let name = event.name();
+        let targets: Vec<Listener> = self
+            .inner
+            .listeners
+            .borrow()
+            .iter()
+            .filter(|(_, n, _)| *n == name)
+            .map(|(_, _, l)| Rc::clone(l))
+            .collect();
+        for l in targets {
+            l(event);
+        }
+    }
+
+    // ---- login -------------------------------------------------------------
 
     /// Starts a login: fresh verifier, state and nonce; the transaction stored
     /// in sessionStorage (checked by reading it back); returns the URL to visit.
@@ -254,7 +437,7 @@ impl Client {
             now,
             options.app_state,
         )?;
-        self.transactions.begin(&pending, now)?;
+        self.inner.transactions.begin(&pending, now)?;
         Ok(url)
     }
 
@@ -266,16 +449,18 @@ impl Client {
 
     /// True when `url` carries an authorization response for this client's response mode.
     pub fn is_callback(&self, url: &str) -> bool {
-        is_callback(url, self.config.response_mode)
+        is_callback(url, self.inner.config.response_mode)
     }
 
     /// Handles the redirect back from the provider: parses and checks the
     /// callback, consumes its transaction (before any request, so a replay
     /// cannot reuse it), cleans the address bar when `url` is the current
     /// page, exchanges the code, parses the tokens and validates the ID token.
-    /// Nothing is kept, and no token returned, unless every check passes.
+    /// Nothing is kept, and no token returned, unless every check passes; a
+    /// session the user already had is left as it was.
     pub async fn handle_redirect_callback(&self, url: &str) -> Result<CallbackResult, Error> {
-        let mode = self.config.response_mode;
+        let c = &self.inner.config;
+        let mode = c.response_mode;
         let response = parse_callback(url, mode);
         if browser::current_url().as_deref() == Some(url) {
             if let Some(clean) = clean_callback_url(url, mode) {
@@ -283,36 +468,33 @@ impl Client {
             }
         }
         let response = response?;
-        let pending = self.transactions.take(&response.state, browser::now_ms())?;
+        let pending = self
+            .inner
+            .transactions
+            .take(&response.state, browser::now_ms())?;
         let callback = response.validate(
             pending,
-            self.config.issuer.as_deref(),
-            self.meta.authorization_response_iss_parameter_supported,
+            c.issuer.as_deref(),
+            self.inner
+                .meta
+                .authorization_response_iss_parameter_supported,
         )?;
-        let request = code_exchange(&self.meta.token_endpoint, &self.config.client_id, &callback);
+        let request = code_exchange(&self.inner.meta.token_endpoint, &c.client_id, &callback);
         let answer = post_form(&request).await?;
         let issued_at = browser::now_ms();
         let t = parse_token_response(answer.status, answer.content_type.as_deref(), &answer.body)?;
         let nonce = callback.pending.nonce.as_ref().map(|n| n.secret());
         let claims = match &t.id_token {
             Some(id_token) => Some(self.validate_id_token(id_token.secret(), nonce).await?),
-            None if has_openid(&self.config.scope) => return Err(Error::IdTokenMissing),
+            None if has_openid(&c.scope) => return Err(Error::IdTokenMissing),
             None => None,
         };
-        let tokens = Tokens {
-            access_token: t.access_token,
-            token_type: t.token_type,
-            expires_at_ms: t
-                .expires_in
-                .map(|s| issued_at.saturating_add(s.saturating_mul(1000))),
-            refresh_token: t.refresh_token,
-            id_token: t.id_token,
-            scope: t.scope.unwrap_or_else(|| self.config.scope.clone()),
-        };
-        *self.session.borrow_mut() = Some(Session {
+        let tokens = Tokens::from_response(t, issued_at, &c.scope);
+        let session = Session {
             tokens: tokens.clone(),
             claims: claims.clone(),
-        });
+        };
+        self.save(&session);
         Ok(CallbackResult {
             tokens,
             claims,
@@ -327,8 +509,8 @@ impl Client {
         token: &str,
         nonce: Option<&str>,
     ) -> Result<IdTokenClaims, Error> {
-        let jws = parse_jws(token, &self.algs)?;
-        if let Some(uri) = &self.meta.jwks_uri {
+        let jws = parse_jws(token, &self.inner.algs)?;
+        if let Some(uri) = &self.inner.meta.jwks_uri {
             let mut keys = provider::jwks(uri, false).await?;
             if select_key(&keys, jws.alg, jws.kid.as_deref()) == Err(Error::JwksKeyNotFound) {
                 keys = provider::jwks(uri, true).await?;
@@ -341,46 +523,246 @@ impl Client {
             }
         }
         let checks = ClaimChecks {
-            issuer: self.config.issuer.as_deref().unwrap_or(""),
-            client_id: &self.config.client_id,
+            issuer: self.inner.config.issuer.as_deref().unwrap_or(""),
+            client_id: &self.inner.config.client_id,
             nonce,
             now_s: browser::now_ms() / 1000,
-            skew_s: self.config.clock_skew_s,
+            skew_s: self.inner.config.clock_skew_s,
         };
         validate_claims(&jws.payload, &jws.payload_json, &checks)
     }
 
+    // ---- the session -------------------------------------------------------
+
     /// The validated ID token claims of the current session.
     pub fn id_token_claims(&self) -> Option<IdTokenClaims> {
-        self.session
-            .borrow()
-            .as_ref()
-            .and_then(|s| s.claims.clone())
+        self.load().and_then(|s| s.claims)
     }
 
     /// The current session's tokens.
     pub fn tokens(&self) -> Option<Tokens> {
-        self.session.borrow().as_ref().map(|s| s.tokens.clone())
+        self.load().map(|s| s.tokens)
+    }
+
+    /// True when there is a session whose access token is valid or refreshable.
+    pub fn is_authenticated(&self) -> bool {
+        self.load().is_some_and(|s| {
+            s.tokens.refresh_token.is_some()
+                || !needs_refresh(s.tokens.expires_at_ms, browser::now_ms(), 0)
+        })
+    }
+
+    /// A valid access token, refreshed first when it expires within the leeway
+    /// (judged from the wall clock now, so a device waking from sleep
+    /// refreshes). `force` refreshes regardless (e.g. after a 401).
+    pub async fn access_token(&self, force: bool) -> Result<String, Error> {
+        let s = self.load().ok_or(Error::NotAuthenticated)?;
+        if !force
+            && !needs_refresh(
+                s.tokens.expires_at_ms,
+                browser::now_ms(),
+                self.inner.config.refresh_leeway_ms,
+            )
+        {
+            return Ok(String::from(s.tokens.access_token.secret()));
+        }
+        let s = self.refresh(force).await?;
+        Ok(String::from(s.tokens.access_token.secret()))
+    }
+
+    /// One refresh in flight per client: concurrent callers share it.
+    async fn refresh(&self, force: bool) -> Result<Session, Error> {
+        let existing = self
+            .inner
+            .inflight
+            .borrow()
+            .as_ref()
+            .map(|f| (f.promise.clone(), Rc::clone(&f.result)));
+        let (promise, result) = match existing {
+            Some(pair) => pair,
+            None => {
+                let result = Rc::new(RefCell::new(None));
+                let me = self.clone();
+                let slot = Rc::clone(&result);
+                let promise = future_to_promise(async move {
+                    let r = me.refresh_serialized(force).await;
+                    slot.replace(Some(r));
+                    me.inner.inflight.replace(None);
+                    Ok(JsValue::UNDEFINED)
+                });
+                self.inner.inflight.replace(Some(Inflight {
+                    promise: promise.clone(),
+                    result: Rc::clone(&result),
+                }));
+                (promise, result)
+            }
+        };
+        let _ = JsFuture::from(promise).await;
+        let r = result.borrow().clone();
+        r.unwrap_or(Err(Error::Network))
+    }
+
+    /// With localStorage (shared by tabs), refreshes are serialized across
+    /// tabs with the Web Lock `pkce-wasm.refresh.<client_id>`.
+    async fn refresh_serialized(&self, force: bool) -> Result<Session, Error> {
+        let seen = self.load().and_then(|s| s.tokens.refresh_token);
+        if self.inner.config.cache_location != CacheLocation::LocalStorage
+            || !browser::web_locks_available()
+        {
+            return self.refresh_now(force, seen).await;
+        }
+        let mut name = String::from("pkce-wasm.refresh.");
+        name.push_str(&self.inner.config.client_id);
+        let result = Rc::new(RefCell::new(None));
+        let (me, slot) = (self.clone(), Rc::clone(&result));
+        browser::with_lock(&name, async move {
+            slot.replace(Some(me.refresh_now(force, seen).await));
+        })
+        .await;
+        let r = result.borrow().clone();
+        r.unwrap_or(Err(Error::Network))
+    }
+
+    async fn refresh_now(&self, force: bool, seen: Option<RefreshToken>) -> Result<Session, Error> {
+        let leeway = self.inner.config.refresh_leeway_ms;
+        let s = self.load().ok_or(Error::LoginRequired)?;
+        // Another tab (or call) refreshed while we waited: use its tokens
+        // instead of spending the refresh token it rotated out.
+        let rotated_elsewhere = s.tokens.refresh_token != seen;
+        if (rotated_elsewhere || !force)
+            && !needs_refresh(s.tokens.expires_at_ms, browser::now_ms(), leeway)
+        {
+            return Ok(s);
+        }
+        let Some(rt) = s.tokens.refresh_token.clone() else {
+            self.end_session();
+            return Err(Error::LoginRequired);
+        };
+        let c = &self.inner.config;
+        let answer = post_form(&refresh_request(
+            &self.inner.meta.token_endpoint,
+            &c.client_id,
+            &rt,
+        ))
+        .await?;
+        let now = browser::now_ms();
+        match parse_token_response(answer.status, answer.content_type.as_deref(), &answer.body) {
+            Ok(t) => {
+                let new = Tokens::from_response(t, now, &s.tokens.scope);
+                let claims = match &new.id_token {
+                    Some(id) => {
+                        let fresh = self.validate_id_token(id.secret(), None).await?;
+                        if s.claims.as_ref().is_some_and(|old| old.sub != fresh.sub) {
+                            return Err(Error::IdTokenSubMismatch);
+                        }
+                        Some(fresh)
+                    }
+                    None => s.claims.clone(),
+                };
+                let session = Session {
+                    tokens: s.tokens.refreshed(new),
+                    claims,
+                };
+                self.save(&session);
+                self.emit(&Event::TokensRefreshed);
+                Ok(session)
+            }
+            Err(e) if e.code() == "invalid_grant" => {
+                // Without Web Locks another tab may have rotated the token first: adopt its result.
+                if let Some(current) = self.load() {
+                    if current.tokens.refresh_token.as_ref() != Some(&rt)
+                        && !needs_refresh(current.tokens.expires_at_ms, browser::now_ms(), leeway)
+                    {
+                        return Ok(current);
+                    }
+                }
+                self.end_session();
+                Err(Error::LoginRequired)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn schedule(&self) {
+        if !self.inner.config.auto_refresh {
+            return;
+        }
+        if let Some(id) = self.inner.timer.take() {
+            browser::clear_timeout(id);
+        }
+        let Some(s) = self.inner.memory.borrow().clone() else {
+            return;
+        };
+        let (Some(exp), Some(_)) = (s.tokens.expires_at_ms, &s.tokens.refresh_token) else {
+            return;
+        };
+        let due = exp.saturating_sub(self.inner.config.refresh_leeway_ms);
+        let delay = due.saturating_sub(browser::now_ms()).min(i32::MAX as u64) as i32;
+        let weak = Rc::downgrade(&self.inner);
+        self.inner
+            .timer
+            .set(browser::set_timeout(delay, move || wake(&weak)));
+    }
+
+    // ---- logout, UserInfo, fetch ------------------------------------------
+
+    /// Ends the session: clears local state, revokes the refresh token
+    /// (RFC 7009) when the provider has a `revocation_endpoint`, then — unless
+    /// `local_only` — navigates to the `end_session_endpoint` (with
+    /// `id_token_hint`, `post_logout_redirect_uri`, `state`), or to `return_to`.
+    pub async fn logout(&self, return_to: Option<String>, local_only: bool) -> Result<(), Error> {
+        let session = self.load();
+        self.clear();
+        let meta = &self.inner.meta;
+        let c = &self.inner.config;
+        if let (Some(endpoint), Some(rt)) = (
+            &meta.revocation_endpoint,
+            session
+                .as_ref()
+                .and_then(|s| s.tokens.refresh_token.as_ref()),
+        ) {
+            match post_form(&revocation_request(endpoint, &c.client_id, rt)).await {
+                Ok(r) if (200..300).contains(&r.status) => {}
+                Ok(r) => self.emit(&Event::Error(Error::RevocationFailed(r.status))),
+                Err(e) => self.emit(&Event::Error(e)),
+            }
+        }
+        self.emit(&Event::LoggedOut);
+        if local_only {
+            return Ok(());
+        }
+        match &meta.end_session_endpoint {
+            Some(end) => {
+                let state = browser::random_token()?;
+                let hint = session.as_ref().and_then(|s| s.tokens.id_token.as_ref());
+                browser::navigate(&end_session_url(
+                    end,
+                    &c.client_id,
+                    hint,
+                    return_to.as_deref(),
+                    &state,
+                ))
+            }
+            None => match return_to {
+                Some(url) => browser::navigate(&url),
+                None => Ok(()),
+            },
+        }
     }
 
     /// Calls the UserInfo endpoint with the access token (OIDC Core §5.3) and
     /// checks that its `sub` equals the ID token's. Returns the claims as JSON text.
     pub async fn user_info(&self) -> Result<String, Error> {
         let endpoint = self
+            .inner
             .meta
             .userinfo_endpoint
             .as_deref()
             .ok_or(Error::InvalidConfig(
                 "the provider has no userinfo_endpoint",
             ))?;
-        let (token, sub) = {
-            let session = self.session.borrow();
-            let s = session.as_ref().ok_or(Error::NotAuthenticated)?;
-            (
-                String::from(s.tokens.access_token.secret()),
-                s.claims.as_ref().map(|c| c.sub.clone()),
-            )
-        };
+        let token = self.access_token(false).await?;
+        let sub = self.load().and_then(|s| s.claims).map(|c| c.sub);
         let r = get(endpoint, Some(&token)).await?;
         if !(200..300).contains(&r.status) {
             return Err(Error::UserinfoHttpError(r.status));
@@ -398,4 +780,56 @@ impl Client {
         }
         Ok(r.body)
     }
+
+    /// `fetch` with the access token attached — only for the configured API
+    /// origins (default: the page's own), never to any other origin. A 401
+    /// with `WWW-Authenticate: Bearer error="invalid_token"` refreshes once
+    /// and retries when the request can be replayed.
+    pub async fn fetch(&self, request: Request) -> Result<Response, Error> {
+        let ours =
+            browser::origin_of(&request.url()).is_some_and(|o| self.inner.api_origins.contains(&o));
+        let has_auth = request.headers().has("authorization").unwrap_or(false);
+        if !ours || has_auth {
+            return fetch_request(&request).await;
+        }
+        // Clone before the body is consumed, so the request can be replayed.
+        let replay = request.clone().ok();
+        let token = self.access_token(false).await?;
+        set_bearer(&request, &token);
+        let response = fetch_request(&request).await?;
+        let challenge = response.headers().get("www-authenticate").ok().flatten();
+        let invalid = response.status() == 401
+            && challenge.as_deref().is_some_and(is_invalid_token_challenge);
+        match (invalid, replay) {
+            (true, Some(retry)) => {
+                let token = self.access_token(true).await?;
+                set_bearer(&retry, &token);
+                fetch_request(&retry).await
+            }
+            _ => Ok(response),
+        }
+    }
+}
+
+fn set_bearer(request: &Request, token: &str) {
+    let mut value = String::from("Bearer ");
+    value.push_str(token);
+    let _ = request.headers().set("Authorization", &value);
+}
+
+/// The background refresh: on the timer, and on `visibilitychange`/`online`.
+/// A hidden page waits until it is visible again.
+fn wake(weak: &Weak<Inner>) {
+    let Some(inner) = weak.upgrade() else { return };
+    let client = Client { inner };
+    if !client.inner.config.auto_refresh || browser::document_hidden() {
+        return;
+    }
+    spawn_local(async move {
+        match client.access_token(false).await {
+            Ok(_) => client.schedule(),
+            Err(Error::NotAuthenticated | Error::LoginRequired) => {}
+            Err(e) => client.emit(&Event::Error(e)),
+        }
+    });
 }

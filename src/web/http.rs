@@ -5,7 +5,7 @@
 use js_sys::Promise;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestCredentials, RequestInit, RequestRedirect, Response};
+use web_sys::{Headers, Request, RequestCredentials, RequestInit, RequestRedirect, Response};
 
 use crate::core::token::MAX_BODY_BYTES;
 use crate::core::{Error, FormPost};
@@ -20,12 +20,24 @@ pub struct HttpResponse {
     pub body: String,
 }
 
-fn global_fetch(url: &str, init: &RequestInit) -> Result<Promise, Error> {
+fn global_fetch(
+    input: &wasm_bindgen::JsValue,
+    init: &wasm_bindgen::JsValue,
+) -> Result<Promise, Error> {
     // Works in windows and workers: call the global `fetch`.
     let global = js_sys::global();
     let f = js_sys::Reflect::get(&global, &"fetch".into()).map_err(|_| Error::Network)?;
     let f: js_sys::Function = f.dyn_into().map_err(|_| Error::Network)?;
-    f.call2(&global, &url.into(), init)
+    f.call2(&global, input, init)
+        .map_err(|_| Error::Network)?
+        .dyn_into()
+        .map_err(|_| Error::Network)
+}
+
+/// Sends an app's request as it is (used by `Client::fetch`); a rejected fetch is `network_error`.
+pub async fn fetch_request(request: &Request) -> Result<Response, Error> {
+    JsFuture::from(global_fetch(request, &wasm_bindgen::JsValue::UNDEFINED)?)
+        .await
         .map_err(|_| Error::Network)?
         .dyn_into()
         .map_err(|_| Error::Network)
@@ -55,7 +67,7 @@ async fn send(
     init.set_headers(&headers);
     init.set_credentials(RequestCredentials::Omit);
     init.set_redirect(RequestRedirect::Error);
-    let resp: Response = JsFuture::from(global_fetch(url, &init)?)
+    let resp: Response = JsFuture::from(global_fetch(&url.into(), &init)?)
         .await
         .map_err(|_| Error::Network)?
         .dyn_into()

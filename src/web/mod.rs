@@ -1,5 +1,6 @@
 //! The browser side: the only module that touches browser APIs
-//! (crypto.getRandomValues, SubtleCrypto, sessionStorage, fetch, location, history).
+//! (crypto.getRandomValues, SubtleCrypto, sessionStorage/localStorage, fetch,
+//! Web Locks, timers, location, history).
 
 mod browser;
 mod client;
@@ -8,7 +9,9 @@ mod http;
 mod provider;
 mod storage;
 
+pub use crate::core::session::{Session, Tokens};
 pub use client::{
-    CallbackResult, Client, Config, Endpoints, LoginOptions, Tokens, DEFAULT_CLOCK_SKEW_S,
+    CacheLocation, CallbackResult, Client, Config, Endpoints, Event, Listener, LoginOptions,
+    DEFAULT_CLOCK_SKEW_S,
 };
-pub use storage::SessionStore;
+pub use storage::WebStorage;

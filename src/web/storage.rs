@@ -1,36 +1,50 @@
-//! sessionStorage as a [`Store`]. Every access re-reads `window.sessionStorage`
-//! (a browser may deny it at any time) and maps a throw to `storage_unavailable`.
+//! sessionStorage and localStorage as a [`Store`]. Every access re-reads the
+//! storage object (a browser may deny it at any time) and maps a throw to
+//! `storage_unavailable`.
 
 use crate::core::{Error, Store};
 
-/// The tab's `sessionStorage`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SessionStore;
-
-fn storage() -> Result<web_sys::Storage, Error> {
-    web_sys::window()
-        .and_then(|w| w.session_storage().ok().flatten())
-        .ok_or(Error::StorageUnavailable)
+/// Which web storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebStorage {
+    /// The tab's `sessionStorage`.
+    Session,
+    /// The origin's `localStorage` (shared by tabs).
+    Local,
 }
 
-impl Store for SessionStore {
+/// The tab's `sessionStorage` (where login transactions live).
+pub const SESSION_STORE: WebStorage = WebStorage::Session;
+
+impl WebStorage {
+    fn storage(self) -> Result<web_sys::Storage, Error> {
+        let w = web_sys::window().ok_or(Error::StorageUnavailable)?;
+        let s = match self {
+            WebStorage::Session => w.session_storage(),
+            WebStorage::Local => w.local_storage(),
+        };
+        s.ok().flatten().ok_or(Error::StorageUnavailable)
+    }
+}
+
+impl Store for WebStorage {
     fn get(&self, key: &str) -> Result<Option<String>, Error> {
-        storage()?
+        self.storage()?
             .get_item(key)
             .map_err(|_| Error::StorageUnavailable)
     }
     fn set(&self, key: &str, value: &str) -> Result<(), Error> {
-        storage()?
+        self.storage()?
             .set_item(key, value)
             .map_err(|_| Error::StorageUnavailable)
     }
     fn remove(&self, key: &str) -> Result<(), Error> {
-        storage()?
+        self.storage()?
             .remove_item(key)
             .map_err(|_| Error::StorageUnavailable)
     }
     fn keys(&self) -> Result<Vec<String>, Error> {
-        let s = storage()?;
+        let s = self.storage()?;
         let n = s.length().map_err(|_| Error::StorageUnavailable)?;
         let mut keys = Vec::with_capacity(n as usize);
         for i in 0..n {

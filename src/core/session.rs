@@ -1,0 +1,321 @@
+//! The session after login: tokens and validated claims, their storage
+//! record, and the requests that keep or end it — refresh (RFC 6749 §6),
+//! revocation (RFC 7009), RP-initiated logout (OIDC RP-Initiated Logout 1.0).
+
+use super::encoding::{parse_pairs, parse_u64, push_u64, FormBuilder};
+use super::id_token::IdTokenClaims;
+use super::json::{self, Value};
+use super::secret::{AccessToken, IdToken, RefreshToken};
+use super::token::{FormPost, TokenResponse};
+use super::url::split;
+
+/// Default: refresh when the access token expires within 60 s.
+pub const DEFAULT_LEEWAY_MS: u64 = 60_000;
+
+/// Tokens from the token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokens {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// `Bearer`, as the provider spelt it.
+    pub token_type: String,
+    /// Expiry, ms since the Unix epoch, when the provider gave `expires_in`.
+    pub expires_at_ms: Option<u64>,
+    /// The refresh token, if issued.
+    pub refresh_token: Option<RefreshToken>,
+    /// The ID token, if issued (validated before it is kept).
+    pub id_token: Option<IdToken>,
+    /// The granted scope (the requested one when the provider omits it, RFC 6749 §5.1).
+    pub scope: String,
+}
+
+impl Tokens {
+    /// Tokens from a token response received at `now_ms`; `scope` is the requested one.
+    pub fn from_response(t: TokenResponse, now_ms: u64, requested_scope: &str) -> Self {
+        Tokens {
+            access_token: t.access_token,
+            token_type: t.token_type,
+            expires_at_ms: t
+                .expires_in
+                .map(|s| now_ms.saturating_add(s.saturating_mul(1000))),
+            refresh_token: t.refresh_token,
+            id_token: t.id_token,
+            scope: t.scope.unwrap_or_else(|| String::from(requested_scope)),
+        }
+    }
+
+    /// After a refresh: the new tokens, keeping the old refresh token when the
+    /// provider did not rotate it and the old ID token when it sent none (RFC 6749 §6).
+    pub fn refreshed(&self, new: Tokens) -> Tokens {
+        Tokens {
+            refresh_token: new.refresh_token.or_else(|| self.refresh_token.clone()),
+            id_token: new.id_token.or_else(|| self.id_token.clone()),
+            ..new
+        }
+    }
+}
+
+/// A logged-in session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// The tokens.
+    pub tokens: Tokens,
+    /// The validated ID token claims, if an ID token was issued.
+    pub claims: Option<IdTokenClaims>,
+}
+
+/// True when the access token is expired or expires within `leeway_ms` of
+/// `now_ms` (the wall clock at the time of the call: a laptop that slept
+/// refreshes on its first call). Unknown expiry never forces a refresh.
+pub fn needs_refresh(expires_at_ms: Option<u64>, now_ms: u64, leeway_ms: u64) -> bool {
+    expires_at_ms.is_some_and(|exp| exp <= now_ms.saturating_add(leeway_ms))
+}
+
+/// The storage record. The refresh token is written only when `with_refresh`
+/// (the app chose web storage for it).
+pub fn encode_session(s: &Session, with_refresh: bool) -> String {
+    let t = &s.tokens;
+    let mut f = FormBuilder::default();
+    f.pair("v", "1")
+        .pair("at", t.access_token.secret())
+        .pair("tt", &t.token_type)
+        .pair("sc", &t.scope);
+    if let Some(exp) = t.expires_at_ms {
+        let mut e = String::new();
+        push_u64(&mut e, exp);
+        f.pair("exp", &e);
+    }
+    if let (true, Some(rt)) = (with_refresh, &t.refresh_token) {
+        f.pair("rt", rt.secret());
+    }
+    if let Some(id) = &t.id_token {
+        f.pair("id", id.secret());
+    }
+    if let Some(c) = &s.claims {
+        f.pair("cl", &c.json);
+    }
+    f.finish()
+}
+
+/// Reads a storage record back; `None` for anything damaged.
+pub fn decode_session(record: &str) -> Option<Session> {
+    let pairs = parse_pairs(record)?;
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if get("v").as_deref() != Some("1") {
+        return None;
+    }
+    let expires_at_ms = match get("exp") {
+        Some(e) => Some(parse_u64(&e)?),
+        None => None,
+    };
+    let claims = match get("cl") {
+        Some(json) => Some(claims_from_json(json)?),
+        None => None,
+    };
+    Some(Session {
+        tokens: Tokens {
+            access_token: AccessToken::new(get("at").filter(|a| !a.is_empty())?),
+            token_type: get("tt")?,
+            expires_at_ms,
+            refresh_token: get("rt").map(RefreshToken::new),
+            id_token: get("id").map(IdToken::new),
+            scope: get("sc").unwrap_or_default(),
+        },
+        claims,
+    })
+}
+
+/// Claims that were validated before they were stored.
+fn claims_from_json(json: String) -> Option<IdTokenClaims> {
+    let v = json::parse(&json)?;
+    Some(IdTokenClaims {
+        sub: String::from(v.get("sub").and_then(Value::as_str)?),
+        exp: v.get("exp").and_then(Value::as_u64)?,
+        json,
+    })
+}
+
+/// The refresh grant (RFC 6749 §6) for a public client.
+pub fn refresh_request(
+    token_endpoint: &str,
+    client_id: &str,
+    refresh_token: &RefreshToken,
+) -> FormPost {
+    let mut f = FormBuilder::default();
+    f.pair("grant_type", "refresh_token")
+        .pair("refresh_token", refresh_token.secret())
+        .pair("client_id", client_id);
+    FormPost {
+        url: String::from(token_endpoint),
+        body: f.finish(),
+    }
+}
+
+/// Token revocation (RFC 7009 §2.1) of a refresh token.
+pub fn revocation_request(
+    endpoint: &str,
+    client_id: &str,
+    refresh_token: &RefreshToken,
+) -> FormPost {
+    let mut f = FormBuilder::default();
+    f.pair("token", refresh_token.secret())
+        .pair("token_type_hint", "refresh_token")
+        .pair("client_id", client_id);
+    FormPost {
+        url: String::from(endpoint),
+        body: f.finish(),
+    }
+}
+
+/// The RP-initiated logout URL (OIDC RP-Initiated Logout 1.0 §2).
+pub fn end_session_url(
+    endpoint: &str,
+    client_id: &str,
+    id_token_hint: Option<&IdToken>,
+    post_logout_redirect_uri: Option<&str>,
+    state: &str,
+) -> String {
+    let (base, query, _) = split(endpoint);
+    let mut q = FormBuilder::from_encoded(query.unwrap_or(""));
+    if let Some(hint) = id_token_hint {
+        q.pair("id_token_hint", hint.secret());
+    }
+    q.pair("client_id", client_id);
+    if let Some(uri) = post_logout_redirect_uri {
+        q.pair("post_logout_redirect_uri", uri);
+    }
+    q.pair("state", state);
+    let mut url = String::from(base);
+    url.push('?');
+    url.push_str(&q.finish());
+    url
+}
+
+/// True when a `WWW-Authenticate` header carries a Bearer challenge with
+/// `error="invalid_token"` (RFC 6750 §3.1): the token, not the request, is bad.
+pub fn is_invalid_token_challenge(www_authenticate: &str) -> bool {
+    let lower = www_authenticate.to_ascii_lowercase();
+    lower.trim_start().starts_with("bearer")
+        && (lower.contains("error=\"invalid_token\"") || lower.contains("error=invalid_token"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(rt: Option<&str>) -> Tokens {
+        Tokens {
+            access_token: AccessToken::new("at-1".into()),
+            token_type: "Bearer".into(),
+            expires_at_ms: Some(1_000_000),
+            refresh_token: rt.map(|r| RefreshToken::new(r.into())),
+            id_token: Some(IdToken::new("h.p.s".into())),
+            scope: "openid offline_access".into(),
+        }
+    }
+
+    fn session() -> Session {
+        Session {
+            tokens: tokens(Some("rt-1")),
+            claims: Some(IdTokenClaims {
+                sub: "alice".into(),
+                exp: 99,
+                json: r#"{"sub":"alice","exp":99,"name":"A & B"}"#.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn leeway_and_wall_clock() {
+        assert!(!needs_refresh(Some(200_000), 100_000, 60_000));
+        assert!(needs_refresh(Some(160_000), 100_000, 60_000));
+        assert!(
+            needs_refresh(Some(50_000), 100_000, 0),
+            "expired while asleep"
+        );
+        assert!(!needs_refresh(None, u64::MAX, 60_000));
+    }
+
+    #[test]
+    fn record_round_trips_and_keeps_the_refresh_token_out_unless_asked() {
+        let s = session();
+        assert_eq!(decode_session(&encode_session(&s, true)).unwrap(), s);
+        let without = decode_session(&encode_session(&s, false)).unwrap();
+        assert!(without.tokens.refresh_token.is_none());
+        assert!(!encode_session(&s, false).contains("rt-1"));
+        for garbage in [
+            "",
+            "v=2&at=x&tt=B",
+            "v=1&tt=B",
+            "v=1&at=x",
+            "v=1&at=x&tt=B&exp=soon",
+            "v=1&at=x&tt=B&cl=%7B",
+            "%",
+        ] {
+            assert!(decode_session(garbage).is_none(), "{garbage}");
+        }
+    }
+
+    #[test]
+    fn refresh_keeps_what_was_not_rotated() {
+        let old = tokens(Some("rt-1"));
+        let mut new = tokens(None);
+        new.access_token = AccessToken::new("at-2".into());
+        new.id_token = None;
+        let merged = old.refreshed(new.clone());
+        assert_eq!(merged.access_token.secret(), "at-2");
+        assert_eq!(merged.refresh_token.unwrap().secret(), "rt-1");
+        assert_eq!(merged.id_token.unwrap().secret(), "h.p.s");
+        new.refresh_token = Some(RefreshToken::new("rt-2".into()));
+        assert_eq!(
+            old.refreshed(new).refresh_token.unwrap().secret(),
+            "rt-2",
+            "rotation replaces"
+        );
+    }
+
+    #[test]
+    fn requests() {
+        let rt = RefreshToken::new("r t+1".into());
+        let r = refresh_request("https://idp/token", "spa", &rt);
+        assert_eq!(
+            r.body,
+            "grant_type=refresh_token&refresh_token=r%20t%2B1&client_id=spa"
+        );
+        let r = revocation_request("https://idp/revoke", "spa", &rt);
+        assert_eq!(
+            r.body,
+            "token=r%20t%2B1&token_type_hint=refresh_token&client_id=spa"
+        );
+        let url = end_session_url(
+            "https://idp/end?x=1",
+            "spa",
+            Some(&IdToken::new("h.p.s".into())),
+            Some("https://app/"),
+            "st",
+        );
+        assert_eq!(url, "https://idp/end?x=1&id_token_hint=h.p.s&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp%2F&state=st");
+        assert_eq!(
+            end_session_url("https://idp/end", "spa", None, None, "s"),
+            "https://idp/end?client_id=spa&state=s"
+        );
+    }
+
+    #[test]
+    fn invalid_token_challenges() {
+        assert!(is_invalid_token_challenge(
+            r#"Bearer realm="api", error="invalid_token", error_description="expired""#
+        ));
+        assert!(is_invalid_token_challenge(
+            r#"bearer error="invalid_token""#
+        ));
+        assert!(!is_invalid_token_challenge(r#"Bearer realm="api""#));
+        assert!(!is_invalid_token_challenge(
+            r#"Bearer error="insufficient_scope""#
+        ));
+        assert!(!is_invalid_token_challenge(
+            r#"Basic realm="x", error="invalid_token""#
+        ));
+        assert!(!is_invalid_token_challenge(""));
+    }
+}
