@@ -22,11 +22,11 @@ async function discover(issuer) {
  * @param {string} [o.scope]
  * @param {Function} [o.hook] provider test hook (see idp.mjs)
  */
-export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl } = {}) {
+export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl, extraMounts = {}, extraRedirectPaths = [] } = {}) {
   let config;
   const app = await startStatic({
     port,
-    mounts: { '/': path.join(root, 'www'), '/js/': path.join(root, 'js'), '/pkg/': path.join(root, 'pkg') },
+    mounts: { '/': path.join(root, 'www'), '/js/': path.join(root, 'js'), '/pkg/': path.join(root, 'pkg'), ...extraMounts },
     config: () => config,
   });
   const redirectUri = app.origin + '/';
@@ -34,8 +34,8 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
   if (!issuer) {
     idp = await startProvider({
       appOrigin: app.origin,
-      redirectUris: [redirectUri],
-      postLogoutRedirectUris: [redirectUri],
+      redirectUris: [redirectUri, ...extraRedirectPaths.map((p) => app.origin + p)],
+      postLogoutRedirectUris: [redirectUri, ...extraRedirectPaths.map((p) => app.origin + p)],
       port: idpPort,
       hook,
       accessTokenTtl,

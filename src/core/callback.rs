@@ -63,18 +63,19 @@ fn component(url: &str, mode: ResponseMode) -> Option<&str> {
     }
 }
 
-/// True when the URL's response component carries `code`, `state` or `error`.
-/// A cheap check: it does not validate anything.
+/// True when the URL's response component carries `code` or `error`: every
+/// authorization response has one of them. (`state` alone is not enough: a
+/// provider's post-logout redirect carries `state` too.) Cheap: it validates nothing.
 pub fn is_callback(url: &str, mode: ResponseMode) -> bool {
     component(url, mode).is_some_and(|c| {
         c.split('&').any(|seg| {
             let key = seg.split('=').next().unwrap_or("");
-            key == "code" || key == "state" || key == "error"
+            key == "code" || key == "error"
         })
     })
 }
 
-/// Parses the callback URL. Rejects: no response parameters (`not_a_callback`),
+/// Parses the callback URL. Rejects: neither `code` nor `error` (`not_a_callback`),
 /// broken encoding (`invalid_callback`), a repeated response parameter
 /// (`duplicate_parameter`), no `state` (`missing_state`), `code` with `error`
 /// (`code_and_error`), neither (`missing_code`).
@@ -232,7 +233,7 @@ mod tests {
             ("https://app/cb?page=2", Error::NotACallback),
             ("https://app/cb?code=c", Error::MissingState),
             ("https://app/cb?code=c&state=", Error::MissingState),
-            ("https://app/cb?state=s", Error::MissingCode),
+            ("https://app/cb?state=s", Error::NotACallback), // e.g. a post-logout redirect
             ("https://app/cb?state=s&code=", Error::MissingCode),
             (
                 "https://app/cb?state=s&code=c&error=access_denied",

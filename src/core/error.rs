@@ -37,7 +37,7 @@ pub enum Error {
     InvalidCodeVerifier,
     /// An extra authorization parameter tried to set a protocol parameter (the payload is its name).
     ReservedParameter(String),
-    /// The URL carries none of `code`, `state`, `error`.
+    /// The URL carries neither `code` nor `error`.
     NotACallback,
     /// The callback's query or fragment is not valid percent-encoded UTF-8.
     InvalidCallback,
@@ -224,7 +224,7 @@ impl Error {
                     "' would override a protocol parameter; set it through the client's options instead.",
                 )
             }
-            Error::NotACallback => "This URL is not an authorization callback: it has no code, state or error.",
+            Error::NotACallback => "This URL is not an authorization callback: it has neither a code nor an error.",
             Error::InvalidCallback => "The callback URL is not valid percent-encoded UTF-8.",
             Error::DuplicateParameter(name) => {
                 return join3("The callback repeats the parameter '", name, "' (RFC 6749 section 3.1).")

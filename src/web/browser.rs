@@ -78,27 +78,71 @@ pub fn web_locks_available() -> bool {
     locks().is_some()
 }
 
-/// Runs `work` holding the exclusive Web Lock `name` (shared by every tab of
-/// the origin). Without Web Locks it just runs `work`.
-pub async fn with_lock<F>(name: &str, work: F)
+/// Runs `work(contended)` holding the exclusive Web Lock `name` (shared by
+/// every tab of the origin). `contended` is true when another holder had to
+/// be waited for. Without Web Locks it just runs `work(false)`.
+pub async fn with_lock<W, F>(name: &str, work: W)
 where
+    W: FnOnce(bool) -> F + 'static,
     F: Future<Output = ()> + 'static,
 {
     let Some((locks, request)) = locks() else {
-        return work.await;
+        return work(false).await;
     };
-    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+    // First ask only if it is free: the callback gets `null` when it is not.
+    let work = std::rc::Rc::new(std::cell::RefCell::new(Some(work)));
+    let first = std::rc::Rc::clone(&work);
+    let got_it = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = std::rc::Rc::clone(&got_it);
+    let try_now = Closure::once_into_js(move |lock: JsValue| -> JsValue {
+        if lock.is_null() {
+            return JsValue::UNDEFINED;
+        }
+        flag.set(true);
+        let w = first.borrow_mut().take();
         future_to_promise(async move {
-            work.await;
+            if let Some(w) = w {
+                w(false).await;
+            }
             Ok(JsValue::UNDEFINED)
         })
         .into()
     });
-    if let Ok(p) = request.call2(&locks, &name.into(), &callback) {
+    let options = js_sys::Object::new();
+    let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
+    if let Ok(p) = request.call3(&locks, &name.into(), &options, &try_now) {
         if let Ok(p) = p.dyn_into::<Promise>() {
             let _ = JsFuture::from(p).await;
         }
     }
+    if got_it.get() {
+        return;
+    }
+    let wait = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+        let w = work.borrow_mut().take();
+        future_to_promise(async move {
+            if let Some(w) = w {
+                w(true).await;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+        .into()
+    });
+    if let Ok(p) = request.call2(&locks, &name.into(), &wait) {
+        if let Ok(p) = p.dyn_into::<Promise>() {
+            let _ = JsFuture::from(p).await;
+        }
+    }
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        let _ = set_timeout(ms, move || {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        });
+    });
+    let _ = JsFuture::from(p).await;
 }
 
 /// `document.hidden` (false without a document).

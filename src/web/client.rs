@@ -16,7 +16,7 @@ use crate::core::id_token::{
     allowed_algs, parse_jws, select_key, validate_claims, Alg, ClaimChecks, IdTokenClaims, ALL_ALGS,
 };
 use crate::core::json::{self, Value};
-use crate::core::secret::{CodeVerifier, RefreshToken};
+use crate::core::secret::{AccessToken, CodeVerifier};
 use crate::core::session::{
     decode_session, encode_session, end_session_url, is_invalid_token_challenge, needs_refresh,
     refresh_request, revocation_request, Session, Tokens, DEFAULT_LEEWAY_MS,
@@ -605,31 +605,57 @@ impl Client {
     /// With localStorage (shared by tabs), refreshes are serialized across
     /// tabs with the Web Lock `pkce-wasm.refresh.<client_id>`.
     async fn refresh_serialized(&self, force: bool) -> Result<Session, Error> {
-        let seen = self.load().and_then(|s| s.tokens.refresh_token);
+        let seen = self.load().map(|s| s.tokens.access_token);
         if self.inner.config.cache_location != CacheLocation::LocalStorage
             || !browser::web_locks_available()
         {
-            return self.refresh_now(force, seen).await;
+            return self.refresh_now(force, seen, false).await;
         }
         let mut name = String::from("pkce-wasm.refresh.");
         name.push_str(&self.inner.config.client_id);
         let result = Rc::new(RefCell::new(None));
         let (me, slot) = (self.clone(), Rc::clone(&result));
-        browser::with_lock(&name, async move {
-            slot.replace(Some(me.refresh_now(force, seen).await));
+        browser::with_lock(&name, move |contended| async move {
+            slot.replace(Some(me.refresh_now(force, seen, contended).await));
         })
         .await;
         let r = result.borrow().clone();
         r.unwrap_or(Err(Error::Network))
     }
 
-    async fn refresh_now(&self, force: bool, seen: Option<RefreshToken>) -> Result<Session, Error> {
+    /// The session as storage shows it. After waiting for another tab's lock,
+    /// that tab's write may still be on its way: Chromium propagates
+    /// localStorage between renderer processes asynchronously, and spending
+    /// the refresh token the other tab just rotated out makes the provider
+    /// revoke the whole grant. So while storage still shows the access token
+    /// seen before waiting, look again, for up to 500 ms.
+    async fn settled(&self, seen: Option<&AccessToken>, contended: bool) -> Option<Session> {
+        let mut s = self.load();
+        for _ in 0..25 {
+            if !contended || s.as_ref().map(|s| &s.tokens.access_token) != seen {
+                break;
+            }
+            browser::sleep(20).await;
+            s = self.load();
+        }
+        s
+    }
+
+    async fn refresh_now(
+        &self,
+        force: bool,
+        seen: Option<AccessToken>,
+        contended: bool,
+    ) -> Result<Session, Error> {
         let leeway = self.inner.config.refresh_leeway_ms;
-        let s = self.load().ok_or(Error::LoginRequired)?;
+        let s = self
+            .settled(seen.as_ref(), contended)
+            .await
+            .ok_or(Error::LoginRequired)?;
         // Another tab (or call) refreshed while we waited: use its tokens
         // instead of spending the refresh token it rotated out.
-        let rotated_elsewhere = s.tokens.refresh_token != seen;
-        if (rotated_elsewhere || !force)
+        let refreshed_elsewhere = Some(&s.tokens.access_token) != seen.as_ref();
+        if (refreshed_elsewhere || !force)
             && !needs_refresh(s.tokens.expires_at_ms, browser::now_ms(), leeway)
         {
             return Ok(s);

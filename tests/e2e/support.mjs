@@ -20,9 +20,9 @@ export function launch() {
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 }
 
-/** A page in a fresh context that records its console output. */
-export async function newPage(browser) {
-  const context = await browser.newContext();
+/** A page (in a fresh context unless one is given) that records its console output. */
+export async function newPage(browserOrContext) {
+  const context = browserOrContext.newContext ? await browserOrContext.newContext() : browserOrContext;
   const page = await context.newPage();
   page.consoleLines = [];
   page.on('console', (m) => page.consoleLines.push(m.text()));
@@ -38,7 +38,7 @@ export async function newPage(browser) {
 export async function signIn(page, user = 'alice') {
   const LOGIN = 'input[name=login]';
   const CONSENT = 'button[type=submit]:has-text("Continue")';
-  const BACK = '#status[data-state="logged-in"], #status[data-state="error"], #error:not([hidden])';
+  const BACK = '#status[data-state="logged-in"], #status[data-state="error"], #error:not([hidden]), #status[data-done]';
   for (let step = 0; step < 4; step++) {
     const el = await page.waitForSelector(`${LOGIN}, ${CONSENT}, ${BACK}`, { timeout: 15000 });
     if (await el.evaluate((e, sel) => e.matches(sel), LOGIN)) {
@@ -74,7 +74,7 @@ export async function withDiagnostics(page, name, fn) {
   } catch (e) {
     fs.mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: `test-results/${name}.png` }).catch(() => {});
-    fs.writeFileSync(`test-results/${name}.console.txt`, page.consoleLines.join('\n'));
+    fs.writeFileSync(`test-results/${name}.console.txt`, (page.consoleLines ?? []).join('\n'));
     throw e;
   }
 }

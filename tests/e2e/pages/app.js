@@ -1,0 +1,21 @@
+// A bare page for the session tests: the SDK on window, options from the query
+// (?opts=<json>), the callback handled on load. Tests drive it with evaluate().
+import { createClient } from 'pkce-wasm';
+
+const config = await (await fetch('/config.json')).json();
+// Options survive the round trip through the provider in this tab's sessionStorage.
+const opts = JSON.parse(new URLSearchParams(location.search).get('opts') ?? sessionStorage.getItem('test-opts') ?? '{}');
+sessionStorage.setItem('test-opts', JSON.stringify(opts));
+window.events = [];
+try {
+  const auth = await createClient({ ...config, redirectUri: location.origin + '/test/', ...opts });
+  for (const e of ['tokensRefreshed', 'sessionExpired', 'loggedOut', 'error']) {
+    auth.on(e, (err) => window.events.push(err ? `${e}:${err.code}` : e));
+  }
+  window.auth = auth;
+  if (auth.isCallback()) await auth.handleRedirectCallback();
+  document.getElementById('status').textContent = auth.isAuthenticated() ? 'in' : 'out';
+} catch (e) {
+  document.getElementById('status').textContent = `error:${e.code}`;
+}
+document.getElementById('status').dataset.done = '';
