@@ -171,3 +171,22 @@ test('a reused authorization code → the provider invalid_grant as a typed erro
   });
   await page.context().close();
 });
+
+test('demo: Refresh gets new tokens, Log out ends the session at the provider and returns', async () => {
+  const page = await newPage(browser);
+  await withDiagnostics(page, 'demo-refresh-logout', async () => {
+    await loginThroughDemo(page);
+    await demoState(page, 'logged-in');
+    const before = await page.textContent('#access-token');
+    await page.click('#refresh');
+    await demoState(page, 'refreshed');
+    assert.notEqual(await page.textContent('#access-token'), before, 'a new (masked) access token');
+    await page.click('#logout');
+    await page.waitForSelector('button[value=yes]');
+    await page.click('button[value=yes]');
+    await page.waitForURL((u) => u.href.startsWith(demo.url));
+    await demoState(page, 'logged-out');
+    assert.equal(await page.isHidden('#error'), true);
+  });
+  await page.context().close();
+});
