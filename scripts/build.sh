@@ -10,3 +10,8 @@ rm -f pkg/.gitignore
 node_modules/.bin/wasm-opt -Oz --enable-reference-types --enable-bulk-memory \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue \
   pkg/pkce_wasm_bg.wasm -o pkg/pkce_wasm_bg.wasm
+# The script-tag build: one IIFE defining window.PkceWasm, with the wasm next to it.
+mkdir -p dist
+node_modules/.bin/esbuild js/global.js --bundle --format=iife --global-name=PkceWasm --minify \
+  --log-level=error --outfile=dist/pkce-wasm.global.js
+cp pkg/pkce_wasm_bg.wasm dist/pkce_wasm_bg.wasm

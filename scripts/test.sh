@@ -12,9 +12,13 @@ cargo test --all-targets
 step "tier 2: web layer in headless Chromium — wasm-pack test"
 wasm-pack test --headless --chrome --mode no-install
 
+step "Rust API: the example builds for wasm32, the docs build with every item documented"
+cargo build --quiet --example login --target wasm32-unknown-unknown
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-unknown-unknown
+
 step "build (release) for the end-to-end tier"
 bash scripts/build.sh
 
-step "tier 3: end to end — real Chromium + real oidc-provider"
-node --test --test-concurrency=1 tests/e2e/*.test.mjs
+step "tier 3: end to end — real Chromium + real oidc-provider; packaging — from the npm pack tarball"
+node --test --test-concurrency=1 tests/e2e/*.test.mjs tests/packaging/*.test.mjs
 printf '\n=== all tiers passed in %ds\n' $((SECONDS - started))

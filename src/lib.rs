@@ -8,6 +8,27 @@
 //!   fetch, history — and the [`web::Client`] that runs a login.
 //!
 //! The npm package wraps the same client for JavaScript.
+//!
+//! ## Rust quick start (wasm32)
+//!
+//! ```ignore
+//! use pkce_wasm::web::{CacheLocation, Client, Config, LoginOptions};
+//!
+//! let mut config = Config::discover(issuer, client_id, redirect_uri);
+//! config.scope = "openid profile".into();
+//! config.cache_location = CacheLocation::SessionStorage;
+//! let client = Client::create(config).await?; // discovery, cached per page load
+//! if client.is_callback(&href) {
+//!     let result = client.handle_redirect_callback(&href).await?;
+//!     let token = client.access_token(false).await?; // refreshed when due
+//! } else {
+//!     client.login_with_redirect(LoginOptions::default())?;
+//! }
+//! ```
+//!
+//! The same code is compiled for `wasm32-unknown-unknown` as
+//! `examples/login.rs` and run in the browser as `tests/rust_api.rs`.
+//! Every failure is a [`core::Error`] with a stable [`core::Error::code`].
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),

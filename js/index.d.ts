@@ -1,0 +1,196 @@
+/**
+ * pkce-wasm — OAuth 2.0 / OpenID Connect Authorization Code + PKCE for
+ * single-page apps, in Rust compiled to WebAssembly.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7636 PKCE
+ * @see https://openid.net/specs/openid-connect-core-1_0.html OpenID Connect Core
+ * @packageDocumentation
+ */
+
+/** Stable error codes (see the README's error table). Provider codes pass through too. */
+export type PkceWasmErrorCode =
+  | 'invalid_config' | 'invalid_code_verifier' | 'reserved_parameter' | 'storage_unavailable'
+  | 'crypto_unavailable' | 'not_a_callback' | 'invalid_callback' | 'duplicate_parameter'
+  | 'missing_state' | 'state_mismatch' | 'callback_replayed' | 'transaction_expired'
+  | 'transaction_invalid' | 'missing_code' | 'code_and_error' | 'iss_mismatch' | 'iss_missing'
+  | 'token_http_error' | 'token_response_not_json' | 'invalid_token_response'
+  | 'missing_access_token' | 'missing_token_type' | 'unsupported_token_type'
+  | 'response_too_large' | 'network_error' | 'discovery_failed' | 'discovery_not_json'
+  | 'discovery_invalid' | 'discovery_issuer_mismatch' | 'insecure_endpoint' | 'id_token_missing'
+  | 'id_token_malformed' | 'id_token_invalid_base64' | 'id_token_invalid_json'
+  | 'id_token_alg_not_allowed' | 'jwks_invalid' | 'jwks_key_not_found' | 'jwks_key_ambiguous'
+  | 'id_token_signature_invalid' | 'id_token_iss_mismatch' | 'id_token_aud_mismatch'
+  | 'id_token_azp_mismatch' | 'id_token_expired' | 'id_token_issued_in_future'
+  | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch'
+  | 'userinfo_http_error' | 'userinfo_invalid' | 'userinfo_sub_mismatch' | 'not_authenticated'
+  | 'login_required' | 'revocation_failed' | 'provider_error' | 'wasm_load_failed'
+  | 'access_denied' | 'invalid_grant' | 'invalid_request' | 'invalid_scope' | 'consent_required'
+  | 'interaction_required' | 'server_error' | 'temporarily_unavailable' | (string & {});
+
+/**
+ * Every failure. `message` is readable and never contains a token, code,
+ * verifier, state or nonce. Provider errors (RFC 6749 §4.1.2.1, §5.2) also
+ * carry the provider's fields; render `errorDescription` as text, never HTML.
+ */
+export class PkceWasmError extends Error {
+  readonly name: 'PkceWasmError';
+  /** Stable snake_case code. */
+  readonly code: PkceWasmErrorCode;
+  /** The provider's `error`, for provider errors. */
+  readonly error?: string;
+  /** The provider's `error_description` (untrusted text). */
+  readonly errorDescription?: string;
+  /** The provider's `error_uri`. */
+  readonly errorUri?: string;
+  /** HTTP status, for errors from an HTTP answer. */
+  readonly status?: number;
+}
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /**
+   * Issuer identifier. Alone (no endpoints, no `metadata`) it is discovered:
+   * `<issuer>/.well-known/openid-configuration`, fetched once per page load.
+   * Required when `scope` contains `openid`; the callback's `iss` (RFC 9207)
+   * and the ID token's `iss` must equal it exactly.
+   */
+  issuer?: string;
+  /** The public client's id. No client secret is ever used. */
+  clientId: string;
+  /** The registered redirect URI (https, or http on loopback). */
+  redirectUri: string;
+  /** Space-separated scopes. @defaultValue `'openid'` */
+  scope?: string;
+  /** The discovery document itself, to skip the fetch (validated like a fetched one). */
+  metadata?: Record<string, unknown>;
+  /** Explicit authorization endpoint (no discovery). Requires `tokenEndpoint`. */
+  authorizationEndpoint?: string;
+  /** Explicit token endpoint (no discovery). */
+  tokenEndpoint?: string;
+  /** With explicit endpoints: the JWKS URL (ID token signatures are then verified). */
+  jwksUri?: string;
+  /** With explicit endpoints: the UserInfo endpoint. */
+  userinfoEndpoint?: string;
+  /** Where the provider puts the response. @defaultValue `'query'` */
+  responseMode?: 'query' | 'fragment';
+  /** Seconds a started login stays valid. @defaultValue `600` */
+  transactionTtl?: number;
+  /** Seconds of clock skew tolerated for ID token `exp`/`iat`. @defaultValue `60` */
+  clockSkew?: number;
+  /**
+   * Where the session lives. Memory is the default because web storage is
+   * readable by any script on the origin. @defaultValue `'memory'`
+   */
+  cacheLocation?: 'memory' | 'sessionStorage' | 'localStorage';
+  /** Seconds before expiry at which `getAccessToken` refreshes. @defaultValue `60` */
+  refreshLeeway?: number;
+  /** Refresh in the background before expiry (paused while hidden). @defaultValue `false` */
+  autoRefresh?: boolean;
+  /** Origins `fetch` attaches the access token to. @defaultValue the page's own origin */
+  apiOrigins?: string[];
+}
+
+/** Per-login options. */
+export interface LoginOptions {
+  /** Any JSON-serialisable value, handed back by `handleRedirectCallback`. */
+  appState?: unknown;
+  /**
+   * Extra authorization parameters (prompt, login_hint, audience, resource,
+   * ui_locales, acr_values, max_age, …). Arrays repeat the parameter.
+   * Protocol parameters are refused with `reserved_parameter`.
+   */
+  extraParams?: Record<string, string | number | boolean | Array<string | number | boolean>>;
+  /** A caller-supplied code verifier (43–128 unreserved characters). Normally omitted. */
+  codeVerifier?: string;
+}
+
+/** Tokens from the token endpoint. */
+export interface Tokens {
+  accessToken: string;
+  /** `Bearer`, as the provider spelt it. */
+  tokenType: string;
+  /** Expiry in ms since the epoch, when the provider gave `expires_in`. */
+  expiresAt?: number;
+  refreshToken?: string;
+  /** The ID token (already validated). */
+  idToken?: string;
+  /** Granted scope (the requested one when the provider omits it). */
+  scope: string;
+}
+
+/** Validated ID token claims (OIDC Core §2). */
+export interface IdTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  nonce?: string;
+  [claim: string]: unknown;
+}
+
+/** What a successful callback yields. */
+export interface CallbackResult<AppState = unknown> {
+  tokens: Tokens;
+  /** The validated ID token claims, when an ID token was issued. */
+  claims?: IdTokenClaims;
+  appState?: AppState;
+}
+
+/** Session events and their payloads. */
+export interface ClientEvents {
+  tokensRefreshed: undefined;
+  sessionExpired: undefined;
+  loggedOut: undefined;
+  error: PkceWasmError;
+}
+
+/** A PKCE client; make one with {@link createClient}. */
+export class Client {
+  private constructor();
+  /** Starts a login and returns the authorization URL without navigating. */
+  authorizeUrl(options?: LoginOptions): string;
+  /** Starts a login and redirects the page to the provider. */
+  loginWithRedirect(options?: LoginOptions): Promise<void>;
+  /** True when the URL (default: the current page) carries `code` or `error`. */
+  isCallback(url?: string): boolean;
+  /**
+   * Handles the redirect back: checks state, iss (RFC 9207), exchanges the
+   * code with the PKCE verifier, validates the ID token (signature and
+   * claims). Nothing is kept unless every check passes.
+   */
+  handleRedirectCallback<AppState = unknown>(url?: string): Promise<CallbackResult<AppState>>;
+  /** The validated ID token claims of the current session. */
+  getIdTokenClaims(): IdTokenClaims | undefined;
+  /** UserInfo claims (OIDC Core §5.3); their `sub` must equal the ID token's. */
+  getUserInfo(): Promise<Record<string, unknown>>;
+  /** A valid access token, refreshed (RFC 6749 §6) when it expires within the leeway. */
+  getAccessToken(options?: { forceRefresh?: boolean }): Promise<string>;
+  /** The current tokens, or undefined. */
+  getTokens(): Tokens | undefined;
+  /** True when there is a session whose access token is valid or refreshable. */
+  isAuthenticated(): boolean;
+  /** The validated ID token claims, merged with UserInfo when `userInfo` is true. */
+  getUser(options?: { userInfo?: boolean }): Promise<Record<string, unknown> | undefined>;
+  /**
+   * Ends the session: clears it, revokes the refresh token (RFC 7009), then
+   * RP-initiated logout unless `localOnly`.
+   */
+  logout(options?: { returnTo?: string; localOnly?: boolean }): Promise<void>;
+  /**
+   * `fetch` with `Authorization: Bearer` for the configured `apiOrigins` only;
+   * a 401 with `error="invalid_token"` refreshes once and retries.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Subscribes to a session event; returns the unsubscribe function. */
+  on<E extends keyof ClientEvents>(event: E, handler: (payload: ClientEvents[E]) => void): () => void;
+}
+
+/**
+ * Loads the WebAssembly module once (memoised). Called by `createClient`; call
+ * it yourself to start early or to load the module from elsewhere (CDN, strict CSP).
+ */
+export function init(moduleOrPath?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
+
+/** Loads the wasm (once), validates the options, discovers the provider, and makes a client. */
+export function createClient(options: ClientOptions): Promise<Client>;

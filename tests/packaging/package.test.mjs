@@ -1,0 +1,124 @@
+// Distribution, tested from what we publish — the `npm pack` tarball — never
+// from the source tree: its file list, publint, a Vite production build, a
+// plain page with one <script> tag, and a strict TypeScript consumer; the
+// browser ones complete a real login against oidc-provider in Chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDemo } from '../../scripts/lib/demo.mjs';
+import { launch, newPage, signIn, withDiagnostics } from '../e2e/support.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+let tmp;
+let tarball;
+let unpacked;
+let viteDist;
+let demo;
+let browser;
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pkce-wasm-pack-'));
+  const out = run('npm', ['pack', '--pack-destination', tmp, '--json'], root);
+  tarball = path.join(tmp, JSON.parse(out)[0].filename);
+  run('tar', ['-xzf', tarball, '-C', tmp], tmp);
+  unpacked = path.join(tmp, 'package');
+
+  // The Vite app installs the tarball and builds for production.
+  const app = path.join(tmp, 'vite-app');
+  fs.cpSync(path.join(here, 'vite-app'), app, { recursive: true });
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'vite-consumer', private: true, type: 'module' }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', tarball], app);
+  run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--base', '/vite/', '--outDir', 'dist', '--logLevel', 'error'], app);
+  viteDist = path.join(app, 'dist');
+
+  demo = await startDemo({
+    extraMounts: {
+      '/vite/': viteDist,
+      '/sdk/': path.join(unpacked, 'dist'),
+      '/global/': path.join(here, 'global'),
+    },
+    extraRedirectPaths: ['/vite/', '/global/'],
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('the tarball holds exactly the runtime files: no sources, tests, maps or node_modules', () => {
+  const files = run('tar', ['-tzf', tarball], tmp).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
+  assert.deepEqual(files, [
+    'LICENSE',
+    'README.md',
+    'dist/pkce-wasm.global.js',
+    'dist/pkce_wasm_bg.wasm',
+    'js/index.d.ts',
+    'js/index.js',
+    'package.json',
+    'pkg/pkce_wasm.js',
+    'pkg/pkce_wasm_bg.wasm',
+  ]);
+  const pkg = JSON.parse(fs.readFileSync(path.join(unpacked, 'package.json'), 'utf8'));
+  for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(pkg.scripts?.[hook], undefined, `no ${hook} script`);
+  assert.equal(pkg.dependencies, undefined, 'no runtime dependencies');
+  assert.equal(pkg.license, 'MIT');
+  assert.equal(pkg.sideEffects, false);
+});
+
+test('publint reports nothing on the tarball', () => {
+  const out = run(bin('publint'), [unpacked], tmp);
+  assert.match(out, /All good/);
+});
+
+test('TypeScript: a strict consumer type-checks against the shipped types', () => {
+  const app = path.join(tmp, 'ts-app');
+  fs.cpSync(path.join(here, 'ts-app'), app, { recursive: true });
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'ts-consumer', private: true, type: 'module' }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', tarball], app);
+  run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', app], app);
+});
+
+async function loginAt(page, url) {
+  await page.goto(url);
+  await page.waitForSelector('#status[data-done]');
+  assert.equal(await page.textContent('#status'), 'out');
+  await page.click('#login');
+  await signIn(page);
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('in:'));
+  assert.equal(await page.textContent('#status'), 'in:alice');
+}
+
+test('Vite: a production build ships the wasm as an asset, with no plugin or config, and logs in', async () => {
+  const assets = fs.readdirSync(path.join(viteDist, 'assets'));
+  assert.ok(assets.some((f) => f.endsWith('.wasm')), `wasm emitted: ${assets}`);
+  const page = await newPage(browser);
+  const wasmRequests = [];
+  page.on('request', (r) => r.url().endsWith('.wasm') && wasmRequests.push(r.url()));
+  await withDiagnostics(page, 'vite', async () => {
+    await loginAt(page, `${demo.origin}/vite/`);
+    assert.ok(wasmRequests.every((u) => u.startsWith(`${demo.origin}/vite/assets/`)), wasmRequests.join());
+  });
+  await page.context().close();
+});
+
+test('script tag: the global build finds its wasm next to itself and logs in', async () => {
+  const page = await newPage(browser);
+  const wasmRequests = [];
+  page.on('request', (r) => r.url().endsWith('.wasm') && wasmRequests.push(r.url()));
+  await withDiagnostics(page, 'global', async () => {
+    await loginAt(page, `${demo.origin}/global/`);
+    assert.ok(wasmRequests.length > 0 && wasmRequests.every((u) => u === `${demo.origin}/sdk/pkce_wasm_bg.wasm`), wasmRequests.join());
+  });
+  await page.context().close();
+});
