@@ -187,6 +187,17 @@ fn config(options: &JsValue) -> Result<Config, Error> {
         None if auto.is_undefined() => false,
         None => return Err(Error::InvalidConfig("autoRefresh must be a boolean")),
     };
+    let timeout = get(options, "timeout");
+    if !timeout.is_undefined() {
+        match timeout.as_f64() {
+            Some(t) if t > 0.0 && t <= 600.0 => c.timeout_ms = (t * 1000.0) as u32,
+            _ => {
+                return Err(Error::InvalidConfig(
+                    "timeout must be seconds between 0 and 600",
+                ))
+            }
+        }
+    }
     let origins = get(options, "apiOrigins");
     if !origins.is_undefined() {
         let list = Array::is_array(&origins)

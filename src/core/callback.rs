@@ -8,6 +8,10 @@ use super::error::{Error, ErrorSource, ProviderError};
 use super::secret::{AuthorizationCode, State};
 use super::url::split;
 
+/// Largest response component accepted (query or fragment). Authorization
+/// codes and state are short; anything near this is hostile or broken.
+pub const MAX_CALLBACK_BYTES: usize = 16 * 1024;
+
 /// Parameters the authorization response may carry; each at most once.
 const RESPONSE_PARAMS: &[&str] = &[
     "code",
@@ -84,6 +88,9 @@ pub fn parse_callback(url: &str, mode: ResponseMode) -> Result<CallbackResponse,
         return Err(Error::NotACallback);
     }
     let raw = component(url, mode).unwrap_or("");
+    if raw.len() > MAX_CALLBACK_BYTES {
+        return Err(Error::InvalidCallback);
+    }
     let pairs = parse_pairs(raw).ok_or(Error::InvalidCallback)?;
     let mut found: [Option<String>; 6] = Default::default();
     for (k, v) in pairs {
@@ -257,6 +264,14 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(&parse_callback(url, Q).unwrap_err(), want, "{url}");
         }
+        let huge = format!(
+            "https://app/cb?state=s&code={}",
+            "a".repeat(MAX_CALLBACK_BYTES)
+        );
+        assert_eq!(
+            parse_callback(&huge, Q).unwrap_err(),
+            Error::InvalidCallback
+        );
         // unrelated parameters may repeat
         assert!(parse_callback("https://app/cb?tab=1&tab=2&code=c&state=s", Q).is_ok());
     }

@@ -39,7 +39,7 @@ pub enum Error {
     ReservedParameter(String),
     /// The URL carries neither `code` nor `error`.
     NotACallback,
-    /// The callback's query or fragment is not valid percent-encoded UTF-8.
+    /// The callback's query or fragment is not valid percent-encoded UTF-8, or is oversized.
     InvalidCallback,
     /// A protocol parameter appears more than once (RFC 6749 §3.1); the payload is its name.
     DuplicateParameter(String),
@@ -79,6 +79,8 @@ pub enum Error {
     StorageUnavailable,
     /// The request did not reach the server or its answer was lost.
     Network,
+    /// The server did not answer within the configured timeout (the request was aborted).
+    Timeout,
     /// `crypto.getRandomValues` is unavailable (not a secure context?).
     CryptoUnavailable,
     /// The callback lacks `iss` though the provider advertises it (RFC 9207 §2.4).
@@ -177,6 +179,7 @@ impl Error {
             Error::ResponseTooLarge => "response_too_large",
             Error::StorageUnavailable => "storage_unavailable",
             Error::Network => "network_error",
+            Error::Timeout => "timeout",
             Error::CryptoUnavailable => "crypto_unavailable",
             Error::IssuerMissing => "iss_missing",
             Error::DiscoveryFailed(_) => "discovery_failed",
@@ -225,7 +228,7 @@ impl Error {
                 )
             }
             Error::NotACallback => "This URL is not an authorization callback: it has neither a code nor an error.",
-            Error::InvalidCallback => "The callback URL is not valid percent-encoded UTF-8.",
+            Error::InvalidCallback => "The callback URL is oversized or not valid percent-encoded UTF-8.",
             Error::DuplicateParameter(name) => {
                 return join3("The callback repeats the parameter '", name, "' (RFC 6749 section 3.1).")
             }
@@ -266,6 +269,7 @@ impl Error {
                 "sessionStorage is unavailable or refuses writes, so a login cannot be started safely."
             }
             Error::Network => "The request failed before an answer arrived (network, CORS or a blocked URL).",
+            Error::Timeout => "The server did not answer in time; the request was aborted.",
             Error::CryptoUnavailable => {
                 "crypto.getRandomValues is unavailable; pkce-wasm needs a secure context (https or loopback)."
             }

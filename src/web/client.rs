@@ -76,7 +76,12 @@ pub struct Config {
     pub auto_refresh: bool,
     /// Origins `fetch` attaches the access token to (default: the page's own origin).
     pub api_origins: Option<Vec<String>>,
+    /// How long pkce-wasm's own requests may take before they are aborted (default 10 000 ms).
+    pub timeout_ms: u32,
 }
+
+/// Default timeout for the SDK's own requests.
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
 
 /// Where the session (tokens and claims) is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -138,6 +143,7 @@ impl Config {
             refresh_leeway_ms: DEFAULT_LEEWAY_MS,
             auto_refresh: false,
             api_origins: None,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
         }
     }
 
@@ -236,7 +242,7 @@ impl Client {
                 let issuer = config.issuer.as_deref().ok_or(Error::InvalidConfig(
                     "issuer, or authorizationEndpoint and tokenEndpoint, is required",
                 ))?;
-                (*provider::metadata(issuer).await?).clone()
+                (*provider::metadata(issuer, config.timeout_ms).await?).clone()
             }
         };
         let openid = has_openid(&config.scope);
@@ -480,7 +486,7 @@ impl Client {
                 .authorization_response_iss_parameter_supported,
         )?;
         let request = code_exchange(&self.inner.meta.token_endpoint, &c.client_id, &callback);
-        let answer = post_form(&request).await?;
+        let answer = post_form(&request, self.inner.config.timeout_ms).await?;
         let issued_at = browser::now_ms();
         let t = parse_token_response(answer.status, answer.content_type.as_deref(), &answer.body)?;
         let nonce = callback.pending.nonce.as_ref().map(|n| n.secret());
@@ -511,9 +517,9 @@ impl Client {
     ) -> Result<IdTokenClaims, Error> {
         let jws = parse_jws(token, &self.inner.algs)?;
         if let Some(uri) = &self.inner.meta.jwks_uri {
-            let mut keys = provider::jwks(uri, false).await?;
+            let mut keys = provider::jwks(uri, false, self.inner.config.timeout_ms).await?;
             if select_key(&keys, jws.alg, jws.kid.as_deref()) == Err(Error::JwksKeyNotFound) {
-                keys = provider::jwks(uri, true).await?;
+                keys = provider::jwks(uri, true, self.inner.config.timeout_ms).await?;
             }
             let key = select_key(&keys, jws.alg, jws.kid.as_deref())?;
             let signature_ok =
@@ -665,11 +671,10 @@ impl Client {
             return Err(Error::LoginRequired);
         };
         let c = &self.inner.config;
-        let answer = post_form(&refresh_request(
-            &self.inner.meta.token_endpoint,
-            &c.client_id,
-            &rt,
-        ))
+        let answer = post_form(
+            &refresh_request(&self.inner.meta.token_endpoint, &c.client_id, &rt),
+            self.inner.config.timeout_ms,
+        )
         .await?;
         let now = browser::now_ms();
         match parse_token_response(answer.status, answer.content_type.as_deref(), &answer.body) {
@@ -747,7 +752,12 @@ impl Client {
                 .as_ref()
                 .and_then(|s| s.tokens.refresh_token.as_ref()),
         ) {
-            match post_form(&revocation_request(endpoint, &c.client_id, rt)).await {
+            match post_form(
+                &revocation_request(endpoint, &c.client_id, rt),
+                self.inner.config.timeout_ms,
+            )
+            .await
+            {
                 Ok(r) if (200..300).contains(&r.status) => {}
                 Ok(r) => self.emit(&Event::Error(Error::RevocationFailed(r.status))),
                 Err(e) => self.emit(&Event::Error(e)),
@@ -789,7 +799,7 @@ impl Client {
             ))?;
         let token = self.access_token(false).await?;
         let sub = self.load().and_then(|s| s.claims).map(|c| c.sub);
-        let r = get(endpoint, Some(&token)).await?;
+        let r = get(endpoint, Some(&token), self.inner.config.timeout_ms).await?;
         if !(200..300).contains(&r.status) {
             return Err(Error::UserinfoHttpError(r.status));
         }

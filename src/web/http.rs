@@ -2,6 +2,9 @@
 //! application/json`, status and content type handed back for the core to
 //! judge, a bounded body.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use js_sys::Promise;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -9,6 +12,8 @@ use web_sys::{Headers, Request, RequestCredentials, RequestInit, RequestRedirect
 
 use crate::core::token::MAX_BODY_BYTES;
 use crate::core::{Error, FormPost};
+
+use super::browser;
 
 /// What came back, before any protocol interpretation.
 pub struct HttpResponse {
@@ -43,13 +48,54 @@ pub async fn fetch_request(request: &Request) -> Result<Response, Error> {
         .map_err(|_| Error::Network)
 }
 
+/// Aborts a request after `ms` through an `AbortController`; remembers that it did.
+struct Deadline {
+    fired: Rc<Cell<bool>>,
+    timer: Option<i32>,
+}
+
+impl Deadline {
+    fn arm(init: &RequestInit, ms: u32) -> Self {
+        let fired = Rc::new(Cell::new(false));
+        let Ok(controller) = web_sys::AbortController::new() else {
+            return Self { fired, timer: None };
+        };
+        init.set_signal(Some(&controller.signal()));
+        let flag = Rc::clone(&fired);
+        let timer = browser::set_timeout(ms.min(i32::MAX as u32) as i32, move || {
+            flag.set(true);
+            controller.abort();
+        });
+        Self { fired, timer }
+    }
+
+    /// The error for a failed step: `timeout` once the deadline fired, else `network_error`.
+    fn error(&self) -> Error {
+        if self.fired.get() {
+            Error::Timeout
+        } else {
+            Error::Network
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(id) = self.timer {
+            browser::clear_timeout(id);
+        }
+    }
+}
+
 /// Sends a request. A rejected fetch (offline, CORS, redirect) is
-/// `network_error`; a body over the limit is `response_too_large`.
+/// `network_error`; no answer (headers and body) within `timeout_ms` is
+/// `timeout`; a body over the limit is `response_too_large`.
 async fn send(
     method: &str,
     url: &str,
     form_body: Option<&str>,
     bearer: Option<&str>,
+    timeout_ms: u32,
 ) -> Result<HttpResponse, Error> {
     let headers = Headers::new().map_err(|_| Error::Network)?;
     let _ = headers.append("Accept", "application/json");
@@ -67,9 +113,10 @@ async fn send(
     init.set_headers(&headers);
     init.set_credentials(RequestCredentials::Omit);
     init.set_redirect(RequestRedirect::Error);
+    let deadline = Deadline::arm(&init, timeout_ms);
     let resp: Response = JsFuture::from(global_fetch(&url.into(), &init)?)
         .await
-        .map_err(|_| Error::Network)?
+        .map_err(|_| deadline.error())?
         .dyn_into()
         .map_err(|_| Error::Network)?;
     let content_type = resp.headers().get("content-type").ok().flatten();
@@ -85,9 +132,12 @@ async fn send(
     let text = resp.text().map_err(|_| Error::Network)?;
     let body = JsFuture::from(text)
         .await
-        .map_err(|_| Error::Network)?
+        .map_err(|_| deadline.error())?
         .as_string()
         .unwrap_or_default();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::ResponseTooLarge);
+    }
     Ok(HttpResponse {
         status: resp.status(),
         content_type,
@@ -95,12 +145,12 @@ async fn send(
     })
 }
 
-/// POSTs a form (token endpoint).
-pub async fn post_form(req: &FormPost) -> Result<HttpResponse, Error> {
-    send("POST", &req.url, Some(&req.body), None).await
+/// POSTs a form (token, revocation endpoints).
+pub async fn post_form(req: &FormPost, timeout_ms: u32) -> Result<HttpResponse, Error> {
+    send("POST", &req.url, Some(&req.body), None, timeout_ms).await
 }
 
 /// GETs JSON (discovery, JWKS), or with a bearer token (UserInfo).
-pub async fn get(url: &str, bearer: Option<&str>) -> Result<HttpResponse, Error> {
-    send("GET", url, None, bearer).await
+pub async fn get(url: &str, bearer: Option<&str>, timeout_ms: u32) -> Result<HttpResponse, Error> {
+    send("GET", url, None, bearer, timeout_ms).await
 }

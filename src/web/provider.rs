@@ -35,11 +35,11 @@ fn store<T>(cache: &'static std::thread::LocalKey<Cache<T>>, key: &str, value: R
 }
 
 /// The issuer's discovery document (fetched once per page load).
-pub async fn metadata(issuer: &str) -> Result<Rc<ProviderMetadata>, Error> {
+pub async fn metadata(issuer: &str, timeout_ms: u32) -> Result<Rc<ProviderMetadata>, Error> {
     if let Some(m) = cached(&METADATA, issuer) {
         return Ok(m);
     }
-    let r = get(&discovery_url(issuer), None).await?;
+    let r = get(&discovery_url(issuer), None, timeout_ms).await?;
     let m = Rc::new(parse_metadata(
         issuer,
         r.status,
@@ -51,13 +51,13 @@ pub async fn metadata(issuer: &str) -> Result<Rc<ProviderMetadata>, Error> {
 }
 
 /// The key set at `uri`; `refresh` bypasses the cache (used once for an unknown `kid`).
-pub async fn jwks(uri: &str, refresh: bool) -> Result<Rc<Vec<Jwk>>, Error> {
+pub async fn jwks(uri: &str, refresh: bool, timeout_ms: u32) -> Result<Rc<Vec<Jwk>>, Error> {
     if !refresh {
         if let Some(k) = cached(&JWKS, uri) {
             return Ok(k);
         }
     }
-    let r = get(uri, None).await?;
+    let r = get(uri, None, timeout_ms).await?;
     let keys = Rc::new(parse_jwks(r.status, r.content_type.as_deref(), &r.body)?);
     store(&JWKS, uri, Rc::clone(&keys));
     Ok(keys)
