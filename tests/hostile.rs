@@ -761,7 +761,8 @@ async fn id_tokens_and_jwks() {
     // JWKS faults are reached the way a key rotation is: a token signed with a
     // kid the cached key set has never had makes the SDK re-fetch once, and
     // the re-fetch meets the fault.
-    let faults: [(&str, fn(&str, &str) -> String, &str); 7] = [
+    type JwksFault = (&'static str, fn(&str, &str) -> String, &'static str);
+    let faults: [JwksFault; 7] = [
         (
             "duplicate kids in the JWKS",
             |new, _| r(200, JSON_CT, &jwks(&[new, new])),
