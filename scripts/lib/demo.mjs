@@ -22,7 +22,7 @@ async function discover(issuer) {
  * @param {string} [o.scope]
  * @param {Function} [o.hook] provider test hook (see idp.mjs)
  */
-export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl, extraMounts = {}, extraRedirectPaths = [] } = {}) {
+export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl, extraMounts = {}, extraRedirectPaths = [], clientOptions = {} } = {}) {
   let config;
   const app = await startStatic({
     port,
@@ -44,7 +44,7 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
     clientId = idp.clientId;
   }
   // The demo configures only what an app would: the SDK discovers the rest.
-  config = { issuer, clientId, redirectUri, scope };
+  config = { issuer, clientId, redirectUri, scope, ...clientOptions };
   const meta = await discover(issuer);
   return {
     url: redirectUri,

@@ -32,7 +32,9 @@ async function signingKeys() {
  * on its way out of the real provider):
  * - `faults.callback(url)`: the authorization response (a URL object), e.g. `state` or `iss`;
  * - `faults.tokenResponse(body)`: the token endpoint's JSON (may be async; `resign` helps);
- * - `faults.discovery(doc)`: the discovery document.
+ * - `faults.discovery(doc)`: the discovery document;
+ * - `faults.respond(ctx)`: answer a request instead of the provider (return
+ *   true when it did), or `'hang'` to accept it and never answer.
  * `resign(idToken, edit)` re-signs an ID token with the provider's real key
  * after `edit({ header, payload })`, so a test can change one claim and keep
  * a valid signature.
@@ -92,12 +94,18 @@ export async function startProvider({
     },
   });
   provider.proxy = false;
-  const faults = { callback: null, tokenResponse: null, discovery: null };
+  const faults = { callback: null, tokenResponse: null, discovery: null, respond: null };
   // Test hooks first (a path only the test server has), then strip the dev
   // interaction pages' web-font @imports: this machine has no internet and the
   // page would wait on them.
   provider.use(async (ctx, next) => {
     if (hook && (await hook(ctx))) return;
+    const answered = faults.respond && (await faults.respond(ctx));
+    if (answered === 'hang') {
+      ctx.respond = false; // keep the connection open, never answer
+      return;
+    }
+    if (answered) return;
     await next();
     if (faults.tokenResponse && ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200) {
       ctx.body = await faults.tokenResponse(ctx.body);
