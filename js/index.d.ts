@@ -15,7 +15,7 @@ export type PkceWasmErrorCode =
   | 'transaction_invalid' | 'missing_code' | 'code_and_error' | 'iss_mismatch' | 'iss_missing'
   | 'token_http_error' | 'token_response_not_json' | 'invalid_token_response'
   | 'missing_access_token' | 'missing_token_type' | 'unsupported_token_type'
-  | 'response_too_large' | 'network_error' | 'discovery_failed' | 'discovery_not_json'
+  | 'response_too_large' | 'network_error' | 'timeout' | 'discovery_failed' | 'discovery_not_json'
   | 'discovery_invalid' | 'discovery_issuer_mismatch' | 'insecure_endpoint' | 'id_token_missing'
   | 'id_token_malformed' | 'id_token_invalid_base64' | 'id_token_invalid_json'
   | 'id_token_alg_not_allowed' | 'jwks_invalid' | 'jwks_key_not_found' | 'jwks_key_ambiguous'
@@ -88,6 +88,8 @@ export interface ClientOptions {
   autoRefresh?: boolean;
   /** Origins `fetch` attaches the access token to. @defaultValue the page's own origin */
   apiOrigins?: string[];
+  /** Seconds the SDK's own requests may take before they are aborted (`timeout`). @defaultValue `10` */
+  timeout?: number;
 }
 
 /** Per-login options. */

@@ -6,7 +6,12 @@ export PATH="$HOME/.cargo/bin:$PATH"
 started=$SECONDS
 step() { printf '\n=== %s (t+%ds)\n' "$*" $((SECONDS - started)); }
 
-step "tier 1: native core — cargo test"
+step "lint: rustfmt, and clippy on both targets (src/ denies unwrap, expect, panic, indexing: no panicking path ships)"
+cargo fmt --all -- --check
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "tier 1: native core — cargo test (unit tests and property tests)"
 cargo test --all-targets
 
 step "tier 2: web layer in headless Chromium — wasm-pack test"
