@@ -367,6 +367,156 @@ fn truncate(s: &str, max: usize) -> &str {
 mod tests {
     use super::*;
 
+    /// Every variant, through an exhaustive match: a new variant must be added here.
+    fn every_error() -> Vec<Error> {
+        let all = vec![
+            Error::InvalidConfig("x"),
+            Error::InvalidCodeVerifier,
+            Error::ReservedParameter("x".into()),
+            Error::NotACallback,
+            Error::InvalidCallback,
+            Error::DuplicateParameter("x".into()),
+            Error::MissingState,
+            Error::StateMismatch,
+            Error::CallbackReplayed,
+            Error::TransactionExpired,
+            Error::TransactionInvalid,
+            Error::MissingCode,
+            Error::CodeAndError,
+            Error::IssuerMismatch,
+            Error::Provider(ProviderError {
+                error: "access_denied".into(),
+                error_description: None,
+                error_uri: None,
+                status: None,
+                source: ErrorSource::Authorization,
+            }),
+            Error::TokenHttpError(500),
+            Error::TokenResponseNotJson,
+            Error::InvalidTokenResponse,
+            Error::MissingAccessToken,
+            Error::MissingTokenType,
+            Error::UnsupportedTokenType,
+            Error::ResponseTooLarge,
+            Error::StorageUnavailable,
+            Error::Network,
+            Error::Timeout,
+            Error::CryptoUnavailable,
+            Error::IssuerMissing,
+            Error::DiscoveryFailed(500),
+            Error::DiscoveryNotJson,
+            Error::DiscoveryInvalid("x"),
+            Error::DiscoveryIssuerMismatch,
+            Error::InsecureEndpoint("x"),
+            Error::IdTokenMissing,
+            Error::IdTokenMalformed,
+            Error::IdTokenInvalidBase64,
+            Error::IdTokenInvalidJson,
+            Error::IdTokenAlgNotAllowed,
+            Error::JwksInvalid,
+            Error::JwksKeyNotFound,
+            Error::JwksKeyAmbiguous,
+            Error::IdTokenSignatureInvalid,
+            Error::IdTokenIssMismatch,
+            Error::IdTokenAudMismatch,
+            Error::IdTokenAzpMismatch,
+            Error::IdTokenExpired,
+            Error::IdTokenIssuedInFuture,
+            Error::IdTokenNonceMismatch,
+            Error::IdTokenClaimsInvalid,
+            Error::UserinfoHttpError(500),
+            Error::UserinfoInvalid,
+            Error::UserinfoSubMismatch,
+            Error::NotAuthenticated,
+            Error::LoginRequired,
+            Error::IdTokenSubMismatch,
+            Error::RevocationFailed(500),
+        ];
+        for e in &all {
+            match e {
+                Error::InvalidConfig(_) => {}
+                Error::InvalidCodeVerifier => {}
+                Error::ReservedParameter(_) => {}
+                Error::NotACallback => {}
+                Error::InvalidCallback => {}
+                Error::DuplicateParameter(_) => {}
+                Error::MissingState => {}
+                Error::StateMismatch => {}
+                Error::CallbackReplayed => {}
+                Error::TransactionExpired => {}
+                Error::TransactionInvalid => {}
+                Error::MissingCode => {}
+                Error::CodeAndError => {}
+                Error::IssuerMismatch => {}
+                Error::Provider(_) => {}
+                Error::TokenHttpError(_) => {}
+                Error::TokenResponseNotJson => {}
+                Error::InvalidTokenResponse => {}
+                Error::MissingAccessToken => {}
+                Error::MissingTokenType => {}
+                Error::UnsupportedTokenType => {}
+                Error::ResponseTooLarge => {}
+                Error::StorageUnavailable => {}
+                Error::Network => {}
+                Error::Timeout => {}
+                Error::CryptoUnavailable => {}
+                Error::IssuerMissing => {}
+                Error::DiscoveryFailed(_) => {}
+                Error::DiscoveryNotJson => {}
+                Error::DiscoveryInvalid(_) => {}
+                Error::DiscoveryIssuerMismatch => {}
+                Error::InsecureEndpoint(_) => {}
+                Error::IdTokenMissing => {}
+                Error::IdTokenMalformed => {}
+                Error::IdTokenInvalidBase64 => {}
+                Error::IdTokenInvalidJson => {}
+                Error::IdTokenAlgNotAllowed => {}
+                Error::JwksInvalid => {}
+                Error::JwksKeyNotFound => {}
+                Error::JwksKeyAmbiguous => {}
+                Error::IdTokenSignatureInvalid => {}
+                Error::IdTokenIssMismatch => {}
+                Error::IdTokenAudMismatch => {}
+                Error::IdTokenAzpMismatch => {}
+                Error::IdTokenExpired => {}
+                Error::IdTokenIssuedInFuture => {}
+                Error::IdTokenNonceMismatch => {}
+                Error::IdTokenClaimsInvalid => {}
+                Error::UserinfoHttpError(_) => {}
+                Error::UserinfoInvalid => {}
+                Error::UserinfoSubMismatch => {}
+                Error::NotAuthenticated => {}
+                Error::LoginRequired => {}
+                Error::IdTokenSubMismatch => {}
+                Error::RevocationFailed(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_code_is_stable_snake_case_and_documented_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        let mut seen = Vec::new();
+        let all = every_error();
+        for e in &all {
+            let code = e.code();
+            assert!(
+                code.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{code}"
+            );
+            assert!(
+                readme.contains(&format!("`{code}`")),
+                "{code} is not in the README's error table"
+            );
+            assert!(!e.message().is_empty());
+            assert!(!seen.contains(&code), "{code} twice");
+            seen.push(code);
+        }
+        assert_eq!(seen.len(), 55);
+    }
+
     fn provider(code: &str) -> Error {
         Error::Provider(ProviderError {
             error: code.into(),
