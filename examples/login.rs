@@ -26,10 +26,12 @@ mod app {
             let _sub = result.claims.map(|c| c.sub);
             let _token = client.access_token(false).await?;
         } else {
-            client.login_with_redirect(LoginOptions {
-                app_state: Some(r#"{"returnTo":"/"}"#.into()),
-                ..Default::default()
-            })?;
+            client
+                .login_with_redirect(LoginOptions {
+                    app_state: Some(r#"{"returnTo":"/"}"#.into()),
+                    ..Default::default()
+                })
+                .await?;
         }
         Ok(())
     }

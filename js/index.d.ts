@@ -23,7 +23,7 @@ export type PkceWasmErrorCode =
   | 'id_token_azp_mismatch' | 'id_token_expired' | 'id_token_issued_in_future'
   | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch'
   | 'userinfo_http_error' | 'userinfo_invalid' | 'userinfo_sub_mismatch' | 'not_authenticated'
-  | 'login_required' | 'revocation_failed' | 'provider_error' | 'wasm_load_failed'
+  | 'login_required' | 'revocation_failed' | 'dpop_not_bound' | 'dpop_key_unavailable' | 'par_failed' | 'par_required' | 'provider_error' | 'wasm_load_failed'
   | 'access_denied' | 'invalid_grant' | 'invalid_request' | 'invalid_scope' | 'consent_required'
   | 'interaction_required' | 'server_error' | 'temporarily_unavailable' | (string & {});
 
@@ -90,6 +90,19 @@ export interface ClientOptions {
   apiOrigins?: string[];
   /** Seconds the SDK's own requests may take before they are aborted (`timeout`). @defaultValue `10` */
   timeout?: number;
+  /**
+   * Sender-constrained tokens (DPoP, RFC 9449): a non-extractable ES256 key
+   * in IndexedDB signs a proof for every token, refresh, revocation,
+   * UserInfo and `fetch` request; a stolen token is useless without it.
+   * @defaultValue `false`
+   */
+  dpop?: boolean;
+  /**
+   * Pushed authorization requests (RFC 9126): `'auto'` uses them when the
+   * provider has a PAR endpoint (and requires them when it says so).
+   * @defaultValue `'auto'`
+   */
+  pushedAuthorizationRequests?: 'auto' | boolean;
 }
 
 /** Per-login options. */
@@ -150,8 +163,8 @@ export interface ClientEvents {
 /** A PKCE client; make one with {@link createClient}. */
 export class Client {
   private constructor();
-  /** Starts a login and returns the authorization URL without navigating. */
-  authorizeUrl(options?: LoginOptions): string;
+  /** Starts a login and resolves to the authorization URL without navigating (after PAR, if used). */
+  authorizeUrl(options?: LoginOptions): Promise<string>;
   /** Starts a login and redirects the page to the provider. */
   loginWithRedirect(options?: LoginOptions): Promise<void>;
   /** True when the URL (default: the current page) carries `code` or `error`. */

@@ -48,19 +48,19 @@ export class Client {
     this.#inner = inner;
   }
 
-  /** Starts a login and returns the authorization URL without navigating. */
-  authorizeUrl(options = {}) {
+  /** Starts a login and resolves to the authorization URL without navigating. */
+  async authorizeUrl(options = {}) {
     try {
-      return this.#inner.authorizeUrl(options);
+      return await this.#inner.authorizeUrl(options);
     } catch (e) {
       throw typed(e);
     }
   }
 
-  /** Starts a login and redirects the page to the provider. */
+  /** Starts a login (pushing the request first with PAR) and redirects the page to the provider. */
   async loginWithRedirect(options = {}) {
     try {
-      this.#inner.loginWithRedirect(options);
+      await this.#inner.loginWithRedirect(options);
     } catch (e) {
       throw typed(e);
     }

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::core::discovery::metadata_from_json;
 use crate::core::json;
 use crate::core::{Error, ResponseMode};
-use crate::web::{CacheLocation, Client, Config, Endpoints, Event, LoginOptions, Tokens};
+use crate::web::{CacheLocation, Client, Config, Endpoints, Event, LoginOptions, ParMode, Tokens};
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
@@ -187,6 +187,24 @@ fn config(options: &JsValue) -> Result<Config, Error> {
         None if auto.is_undefined() => false,
         None => return Err(Error::InvalidConfig("autoRefresh must be a boolean")),
     };
+    let dpop = get(options, "dpop");
+    c.dpop = match dpop.as_bool() {
+        Some(b) => b,
+        None if dpop.is_undefined() => false,
+        None => return Err(Error::InvalidConfig("dpop must be a boolean")),
+    };
+    let par = get(options, "pushedAuthorizationRequests");
+    c.par = match (par.as_bool(), par.as_string().as_deref()) {
+        (Some(true), _) => ParMode::Always,
+        (Some(false), _) => ParMode::Never,
+        (_, Some("auto")) => ParMode::Auto,
+        _ if par.is_undefined() => ParMode::Auto,
+        _ => {
+            return Err(Error::InvalidConfig(
+                "pushedAuthorizationRequests must be 'auto', true or false",
+            ))
+        }
+    };
     let timeout = get(options, "timeout");
     if !timeout.is_undefined() {
         match timeout.as_f64() {
@@ -324,20 +342,32 @@ pub struct WasmClient {
 
 #[wasm_bindgen(js_class = Client)]
 impl WasmClient {
-    /// Starts a login and returns the authorization URL (no navigation).
+    /// Starts a login and resolves to the authorization URL (no navigation).
     #[wasm_bindgen(js_name = authorizeUrl)]
-    pub fn authorize_url(&self, options: JsValue) -> Result<String, JsValue> {
-        login_options(&options)
-            .and_then(|o| self.inner.authorize_url(o))
-            .map_err(to_js)
+    pub fn authorize_url(&self, options: JsValue) -> js_sys::Promise {
+        let client = self.inner.clone();
+        let options = login_options(&options);
+        future_to_promise(async move {
+            let url = client
+                .authorize_url(options.map_err(to_js)?)
+                .await
+                .map_err(to_js)?;
+            Ok(JsValue::from_str(&url))
+        })
     }
 
     /// Starts a login and navigates to the provider.
     #[wasm_bindgen(js_name = loginWithRedirect)]
-    pub fn login_with_redirect(&self, options: JsValue) -> Result<(), JsValue> {
-        login_options(&options)
-            .and_then(|o| self.inner.login_with_redirect(o))
-            .map_err(to_js)
+    pub fn login_with_redirect(&self, options: JsValue) -> js_sys::Promise {
+        let client = self.inner.clone();
+        let options = login_options(&options);
+        future_to_promise(async move {
+            client
+                .login_with_redirect(options.map_err(to_js)?)
+                .await
+                .map_err(to_js)?;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// True when `url` carries an authorization response.

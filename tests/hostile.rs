@@ -148,6 +148,8 @@ fn meta() -> ProviderMetadata {
         revocation_endpoint: None,
         id_token_signing_alg_values_supported: vec!["ES256".into(), "RS256".into()],
         authorization_response_iss_parameter_supported: true,
+        pushed_authorization_request_endpoint: None,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -227,8 +229,8 @@ fn token_body(at: &str, id_token: &str) -> String {
 }
 
 /// Starts a login; returns (state, nonce) and records the verifier as a secret.
-fn begin(c: &Client) -> (String, String) {
-    let url = c.authorize_url(LoginOptions::default()).unwrap();
+async fn begin(c: &Client) -> (String, String) {
+    let url = c.authorize_url(LoginOptions::default()).await.unwrap();
     let q = parse_pairs(split(&url).1.unwrap()).unwrap();
     let state = q.iter().find(|(k, _)| k == "state").unwrap().1.clone();
     let storage = web_sys::window()
@@ -258,7 +260,7 @@ fn callback_url(state: &str, code: &str) -> String {
 /// A client with a live session (access token `AT-0`, subject alice).
 async fn with_session(cache: CacheLocation, k: &Keys) -> Client {
     let c = Client::create(config(cache)).await.unwrap();
-    let (state, nonce) = begin(&c);
+    let (state, nonce) = begin(&c).await;
     let tok = id_token("es-1", "ES256", &claims(&nonce, "alice")).await;
     routes(&[
         (TOKEN, &r(200, JSON_CT, &token_body("AT-0", &tok))),
@@ -400,7 +402,7 @@ async fn callback_urls() {
     ];
     let total = cases.len();
     for (label, make, code) in cases {
-        let (state, _) = begin(&c);
+        let (state, _) = begin(&c).await;
         routes(&[]);
         let e = c.handle_redirect_callback(&make(&state)).await.unwrap_err();
         check(&e, code, label);
@@ -413,7 +415,7 @@ async fn callback_urls() {
         .session_storage()
         .unwrap()
         .unwrap();
-    let (state, _) = begin(&c);
+    let (state, _) = begin(&c).await;
     let key = format!("{TX_PREFIX}{state}");
     let rec = storage.get_item(&key).unwrap().unwrap();
     let mut p = decode_record(&rec).unwrap();
@@ -435,7 +437,7 @@ async fn callback_urls() {
         "callback_replayed",
         "replay",
     );
-    let (state, _) = begin(&c);
+    let (state, _) = begin(&c).await;
     storage
         .set_item(&format!("{TX_PREFIX}{state}"), "v=1&state=x&cv=%%%")
         .unwrap();
@@ -603,7 +605,7 @@ async fn token_responses() {
     secret("AT-y");
     let n = cases.len();
     for (label, spec, code) in cases {
-        let (state, _) = begin(&c);
+        let (state, _) = begin(&c).await;
         routes(&[(TOKEN, &spec), (JWKS, &r(200, JSON_CT, &jwks(&[&k.es])))]);
         let e = c
             .handle_redirect_callback(&callback_url(&state, "CODE-t"))
@@ -734,7 +736,7 @@ async fn id_tokens_and_jwks() {
     ];
     let n = cases.len();
     for (label, make, jwks_spec, code) in cases {
-        let (state, nonce) = begin(&c);
+        let (state, nonce) = begin(&c).await;
         let base = claims(&nonce, "alice");
         let kid = "es-1";
         let tok = match make {
@@ -802,7 +804,7 @@ async fn id_tokens_and_jwks() {
     for (i, (label, jwks_spec, code)) in faults.iter().enumerate() {
         let kid = format!("rotated-{i}");
         let new = js_string(make_key("ES256", &kid)).await;
-        let (state, nonce) = begin(&c);
+        let (state, nonce) = begin(&c).await;
         let tok = id_token(&kid, "ES256", &claims(&nonce, "alice")).await;
         routes(&[
             (TOKEN, &r(200, JSON_CT, &token_body("AT-bad", &tok))),
@@ -979,7 +981,7 @@ async fn userinfo_and_refresh() {
             "invalid_client",
         ),
     ];
-    let (_, nonce) = begin(&c);
+    let (_, nonce) = begin(&c).await;
     let other = id_token(
         "es-1",
         "ES256",
@@ -1006,11 +1008,11 @@ async fn broken_storage() {
     let c = with_session(CacheLocation::SessionStorage, &k).await;
     // sessionStorage throwing on access: no login can start, the session (memory copy) survives.
     break_storage("sessionStorage");
-    let e = c.authorize_url(LoginOptions::default()).unwrap_err();
+    let e = c.authorize_url(LoginOptions::default()).await.unwrap_err();
     restore_storage();
     check(&e, "storage_unavailable", "sessionStorage throws");
     // ...and at the callback: the transaction cannot be read.
-    let (state, _) = begin(&c);
+    let (state, _) = begin(&c).await;
     break_storage("sessionStorage");
     let e = c
         .handle_redirect_callback(&callback_url(&state, "CODE-s"))
@@ -1030,7 +1032,7 @@ async fn broken_storage() {
     );
     // QuotaExceededError
     quota_exceeded();
-    let e = c.authorize_url(LoginOptions::default()).unwrap_err();
+    let e = c.authorize_url(LoginOptions::default()).await.unwrap_err();
     restore_storage();
     check(&e, "storage_unavailable", "QuotaExceededError");
     intact(&c, "after storage failures");
@@ -1046,7 +1048,7 @@ async fn broken_storage() {
         std::rc::Rc::new(move |e| log.borrow_mut().push(format!("{e:?}"))),
     )
     .unwrap();
-    let (state, nonce) = begin(&l);
+    let (state, nonce) = begin(&l).await;
     let tok = id_token("es-1", "ES256", &claims(&nonce, "alice")).await;
     routes(&[
         (TOKEN, &r(200, JSON_CT, &token_body("AT-L", &tok))),
@@ -1071,6 +1073,6 @@ async fn the_module_still_works_after_all_of_it() {
     let k = keys().await;
     let c = with_session(CacheLocation::Memory, &k).await;
     intact(&c, "fresh client after the catalogue");
-    let (_, nonce) = begin(&c);
+    let (_, nonce) = begin(&c).await;
     assert!(!nonce.is_empty());
 }

@@ -150,6 +150,8 @@ async fn oidc_client() -> Client {
         revocation_endpoint: None,
         id_token_signing_alg_values_supported: vec!["ES256".into(), "RS256".into(), "HS256".into()],
         authorization_response_iss_parameter_supported: true,
+        pushed_authorization_request_endpoint: None,
+        require_pushed_authorization_requests: false,
     });
     Client::create(c).await.unwrap()
 }
@@ -162,8 +164,8 @@ fn route(status: u16, ct: &str, body: &str) -> String {
 }
 
 /// Starts a login, then returns (state, nonce).
-fn begin(c: &Client) -> (String, String) {
-    let url = c.authorize_url(LoginOptions::default()).unwrap();
+async fn begin(c: &Client) -> (String, String) {
+    let url = c.authorize_url(LoginOptions::default()).await.unwrap();
     let q = parse_pairs(split(&url).1.unwrap()).unwrap();
     let state = q.iter().find(|(k, _)| k == "state").unwrap().1.clone();
     let storage = web_sys::window()
@@ -228,7 +230,7 @@ async fn run(c: &Client, state: &str, jwks_routes: &[String], token: &str) -> Re
 async fn callback_validates_the_signed_id_token_and_keeps_claims() {
     let c = oidc_client().await;
     let es = key(Alg::ES256, "es-1").await;
-    let (state, nonce) = begin(&c);
+    let (state, nonce) = begin(&c).await;
     let tok = id_token("es-1", "ES256", &claims(&nonce)).await;
     run(
         &c,
@@ -250,7 +252,7 @@ async fn unknown_kid_refetches_the_jwks_once() {
     let old = key(Alg::RS256, "rotated-out").await;
     let new = key(Alg::RS256, "rotated-in").await;
     // First fetch: only the old key; the re-fetch has the new one.
-    let (state, nonce) = begin(&c);
+    let (state, nonce) = begin(&c).await;
     let tok = id_token("rotated-in", "RS256", &claims(&nonce)).await;
     let routes = [
         route(200, "application/json", &jwks(&[&old])),
@@ -259,7 +261,7 @@ async fn unknown_kid_refetches_the_jwks_once() {
     run(&c, &state, &routes, &tok).await.unwrap();
     assert_eq!(hits_of(JWKS), 2);
     // A kid that never appears: one re-fetch, then jwks_key_not_found, and no session change.
-    let (state, nonce) = begin(&c);
+    let (state, nonce) = begin(&c).await;
     let tok = id_token("rotated-in", "RS256", &claims(&nonce)).await;
     let forged_header = b64url(br#"{"alg":"RS256","kid":"nobody"}"#);
     let forged = format!("{forged_header}.{}", tok.split_once('.').unwrap().1);
@@ -301,7 +303,7 @@ async fn rejected_id_tokens_leave_no_session() {
         ),
     ];
     for (code, make) in cases {
-        let (state, nonce) = begin(&c);
+        let (state, nonce) = begin(&c).await;
         let tok = id_token("es-2", "ES256", &make(&nonce)).await;
         let e = run(&c, &state, &jwks_route, &tok).await.unwrap_err();
         assert_eq!(e.code(), code);
@@ -309,7 +311,7 @@ async fn rejected_id_tokens_leave_no_session() {
         assert!(c.tokens().is_none());
     }
     // signature of another key with the same kid: signature invalid
-    let (state, nonce) = begin(&c);
+    let (state, nonce) = begin(&c).await;
     let _ = key(Alg::ES256, "es-impostor").await;
     let tok = id_token("es-impostor", "ES256", &claims(&nonce)).await;
     let header = b64url(br#"{"alg":"ES256","kid":"es-2","typ":"JWT"}"#);
@@ -322,7 +324,7 @@ async fn rejected_id_tokens_leave_no_session() {
         .unwrap_err();
     assert_eq!(e, Error::IdTokenSignatureInvalid);
     // HS256 is advertised by this provider and still refused
-    let (state, nonce) = begin(&c);
+    let (state, nonce) = begin(&c).await;
     let hs = format!(
         "{}.{}.c2ln",
         b64url(br#"{"alg":"HS256","kid":"es-2"}"#),
@@ -333,7 +335,7 @@ async fn rejected_id_tokens_leave_no_session() {
         Error::IdTokenAlgNotAllowed
     );
     // missing iss on the callback though the provider advertises it (RFC 9207)
-    let (state, _) = begin(&c);
+    let (state, _) = begin(&c).await;
     let e = c
         .handle_redirect_callback(&format!("{}/cb?code=c&state={state}", origin()))
         .await

@@ -123,6 +123,7 @@ proptest! {
             scope: &scope,
             response_mode: ResponseMode::Query,
             extra_params: &extra,
+            dpop_jkt: None,
         };
         // Distinct entropy for each value, as from the CSPRNG.
         let flip = |i: usize| { let mut b = seed; b[0] ^= 1 << i; b };
@@ -181,8 +182,9 @@ proptest! {
     fn response_parsers_never_panic(status in any::<u16>(), ct in prop::option::of(".*"), body in ".*", v in json_value()) {
         let text = to_json(&v);
         for b in [body.as_str(), text.as_str()] {
-            let _ = parse_token_response(status, ct.as_deref(), b);
-            let _ = parse_token_response(200, Some("application/json"), b);
+            let _ = parse_token_response(status, ct.as_deref(), b, false);
+            let _ = parse_token_response(status, ct.as_deref(), b, true);
+            let _ = parse_token_response(200, Some("application/json"), b, false);
             let _ = parse_metadata("https://idp.example.com", 200, Some("application/json"), b);
             let _ = parse_metadata("https://idp.example.com", status, ct.as_deref(), b);
             let _ = parse_jwks(200, Some("application/json"), b);

@@ -48,6 +48,7 @@ async fn readme_rust_quick_start() {
             app_state: Some(r#"{"returnTo":"/"}"#.into()),
             ..Default::default()
         })
+        .await
         .unwrap();
     assert!(
         url.starts_with("https://idp.example.com/authorize?response_type=code&client_id=my-spa&")

@@ -108,11 +108,12 @@ fn param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-fn start(c: &Client, app_state: Option<&str>) -> String {
+async fn start(c: &Client, app_state: Option<&str>) -> String {
     c.authorize_url(LoginOptions {
         app_state: app_state.map(String::from),
         ..Default::default()
     })
+    .await
     .unwrap()
 }
 
@@ -120,7 +121,7 @@ fn start(c: &Client, app_state: Option<&str>) -> String {
 async fn login_stores_a_single_record_keyed_by_state() {
     session_clear();
     let c = client(ResponseMode::Query).await;
-    let url = start(&c, Some(r#"{"returnTo":"/x"}"#));
+    let url = start(&c, Some(r#"{"returnTo":"/x"}"#)).await;
     let state = param(&url, "state").unwrap();
     let record = session_get(&format!("{TX_PREFIX}{state}")).expect("record stored");
     let pending = decode_record(&record).unwrap();
@@ -137,7 +138,7 @@ async fn login_stores_a_single_record_keyed_by_state() {
     assert!(!url.contains(pending.code_verifier.secret()));
     assert_eq!(param(&url, "tenant").as_deref(), Some("t1"));
     // a second login gets fresh values and its own record
-    let url2 = start(&c, None);
+    let url2 = start(&c, None).await;
     assert_ne!(param(&url2, "state"), Some(state));
     assert_ne!(
         param(&url2, "code_challenge"),
@@ -156,7 +157,7 @@ async fn login_stores_a_single_record_keyed_by_state() {
 async fn callback_exchanges_the_code_cleans_the_url_and_refuses_a_replay() {
     session_clear();
     let c = client(ResponseMode::Query).await;
-    let url = start(&c, Some(r#"{"n":1}"#));
+    let url = start(&c, Some(r#"{"n":1}"#)).await;
     let state = param(&url, "state").unwrap();
     let pending = decode_record(&session_get(&format!("{TX_PREFIX}{state}")).unwrap()).unwrap();
     let cb = format!(
@@ -215,7 +216,7 @@ async fn callback_exchanges_the_code_cleans_the_url_and_refuses_a_replay() {
 async fn fragment_mode_round_trip() {
     session_clear();
     let c = client(ResponseMode::Fragment).await;
-    let url = start(&c, None);
+    let url = start(&c, None).await;
     assert_eq!(param(&url, "response_mode").as_deref(), Some("fragment"));
     let state = param(&url, "state").unwrap();
     let cb = format!("{}/cb?keep=1#code=c1&state={state}", origin());
@@ -231,7 +232,7 @@ async fn fragment_mode_round_trip() {
 async fn expired_transaction_is_refused_without_a_request() {
     session_clear();
     let c = client(ResponseMode::Query).await;
-    let url = start(&c, None);
+    let url = start(&c, None).await;
     let state = param(&url, "state").unwrap();
     let key = format!("{TX_PREFIX}{state}");
     let mut pending = decode_record(&session_get(&key).unwrap()).unwrap();
@@ -259,7 +260,7 @@ async fn stale_records_are_swept_on_the_next_login() {
     );
     session_set(&format!("{TX_PREFIX}garbage"), "%%");
     session_set("app-owned", "kept");
-    start(&client(ResponseMode::Query).await, None);
+    start(&client(ResponseMode::Query).await, None).await;
     let keys = session_keys();
     assert!(
         !keys.contains("stale") && !keys.contains("garbage"),
@@ -296,7 +297,7 @@ async fn token_errors_map_to_typed_errors() {
     let c = client(ResponseMode::Query).await;
     for (status, ct, body, code) in cases {
         session_clear();
-        let state = param(&start(&c, None), "state").unwrap();
+        let state = param(&start(&c, None).await, "state").unwrap();
         stub_fetch(*status, ct, body);
         let e = c
             .handle_redirect_callback(&format!("{}/cb?code=c&state={state}", origin()))
@@ -314,7 +315,7 @@ async fn token_errors_map_to_typed_errors() {
         }
     }
     session_clear();
-    let state = param(&start(&c, None), "state").unwrap();
+    let state = param(&start(&c, None).await, "state").unwrap();
     stub_fetch_reject();
     let e = c
         .handle_redirect_callback(&format!("{}/cb?code=c&state={state}", origin()))
@@ -328,7 +329,7 @@ async fn token_errors_map_to_typed_errors() {
 async fn provider_error_and_mix_up_are_typed() {
     session_clear();
     let c = client(ResponseMode::Query).await;
-    let state = param(&start(&c, None), "state").unwrap();
+    let state = param(&start(&c, None).await, "state").unwrap();
     stub_fetch(200, "application/json", TOKENS);
     let e = c
         .handle_redirect_callback(&format!(
@@ -342,7 +343,7 @@ async fn provider_error_and_mix_up_are_typed() {
         e.provider().unwrap().error_description.as_deref(),
         Some("<script>x</script>")
     );
-    let state = param(&start(&c, None), "state").unwrap();
+    let state = param(&start(&c, None).await, "state").unwrap();
     let e = c
         .handle_redirect_callback(&format!(
             "{}/cb?code=c&state={state}&iss=https%3A%2F%2Fevil.example",
@@ -364,13 +365,13 @@ async fn provider_error_and_mix_up_are_typed() {
 async fn broken_storage_fails_before_the_redirect() {
     let c = client(ResponseMode::Query).await;
     break_session_storage();
-    let e = c.authorize_url(LoginOptions::default()).unwrap_err();
+    let e = c.authorize_url(LoginOptions::default()).await.unwrap_err();
     restore_session_storage();
     assert_eq!(e, Error::StorageUnavailable);
     quota_exceeded();
-    let e = c.authorize_url(LoginOptions::default()).unwrap_err();
+    let e = c.authorize_url(LoginOptions::default()).await.unwrap_err();
     restore_session_storage();
     assert_eq!(e, Error::StorageUnavailable);
     // and the client still works afterwards
-    assert!(c.authorize_url(LoginOptions::default()).is_ok());
+    assert!(c.authorize_url(LoginOptions::default()).await.is_ok());
 }

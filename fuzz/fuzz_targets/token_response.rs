@@ -11,8 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let status = u16::from_le_bytes([data[0], data[1]]);
     let ct = if data[2] & 1 == 0 { Some("application/json") } else { Some("text/html") };
     if let Ok(body) = std::str::from_utf8(&data[3..]) {
-        let _ = parse_token_response(status, ct, body);
-        let _ = parse_token_response(200, Some("application/json"), body);
+        let _ = parse_token_response(status, ct, body, data[2] & 2 != 0);
+        let _ = parse_token_response(200, Some("application/json"), body, false);
         let _ = decode_session(body);
     }
 });

@@ -35,6 +35,7 @@ pub const RESERVED_PARAMS: &[&str] = &[
     "request",
     "request_uri",
     "client_secret",
+    "dpop_jkt",
 ];
 
 /// What the application asks for.
@@ -53,6 +54,8 @@ pub struct AuthorizeRequest<'a> {
     /// Extra parameters: prompt, login_hint, audience, resource, ui_locales,
     /// acr_values, max_age, or any other. Repeats are allowed (RFC 8707 `resource`).
     pub extra_params: &'a [(String, String)],
+    /// The DPoP key's thumbprint, binding the code to it (RFC 9449 §10).
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// Fresh CSPRNG output for one login: 256 bits each for verifier, state and nonce.
@@ -118,6 +121,27 @@ pub fn authorize(
     now_ms: u64,
     app_state: Option<String>,
 ) -> Result<(String, PendingAuthorization), Error> {
+    let (params, pending) = authorize_params(req, entropy, code_verifier, now_ms, app_state)?;
+    let (base, query, _) = split(req.authorization_endpoint);
+    let mut q = FormBuilder::from_encoded(query.unwrap_or(""));
+    for (k, v) in &params {
+        q.pair(k, v);
+    }
+    let mut url = String::from(base);
+    url.push('?');
+    url.push_str(&q.finish());
+    Ok((url, pending))
+}
+
+/// The authorization request's parameters, in order, and the pending record:
+/// the query of [`authorize`], or the body of a pushed authorization request.
+pub fn authorize_params(
+    req: &AuthorizeRequest,
+    entropy: &Entropy,
+    code_verifier: Option<CodeVerifier>,
+    now_ms: u64,
+    app_state: Option<String>,
+) -> Result<(Vec<(String, String)>, PendingAuthorization), Error> {
     check_request(req)?;
     for (name, _) in req.extra_params {
         if name.is_empty() {
@@ -134,27 +158,26 @@ pub fn authorize(
     let state = State::new(b64url(&entropy.state));
     let nonce = has_openid(req.scope).then(|| Nonce::new(b64url(&entropy.nonce)));
 
-    let (base, query, _) = split(req.authorization_endpoint);
-    let mut q = FormBuilder::from_encoded(query.unwrap_or(""));
-    q.pair("response_type", "code")
-        .pair("client_id", req.client_id)
-        .pair("redirect_uri", req.redirect_uri)
-        .pair("scope", req.scope)
-        .pair("state", state.secret());
+    let p = |k: &str, v: &str| (String::from(k), String::from(v));
+    let mut q = vec![
+        p("response_type", "code"),
+        p("client_id", req.client_id),
+        p("redirect_uri", req.redirect_uri),
+        p("scope", req.scope),
+        p("state", state.secret()),
+    ];
     if let Some(n) = &nonce {
-        q.pair("nonce", n.secret());
+        q.push(p("nonce", n.secret()));
     }
-    q.pair("code_challenge", &verifier.challenge())
-        .pair("code_challenge_method", "S256");
+    q.push(p("code_challenge", &verifier.challenge()));
+    q.push(p("code_challenge_method", "S256"));
     if req.response_mode == ResponseMode::Fragment {
-        q.pair("response_mode", "fragment");
+        q.push(p("response_mode", "fragment"));
     }
-    for (k, v) in req.extra_params {
-        q.pair(k, v);
+    if let Some(jkt) = req.dpop_jkt {
+        q.push(p("dpop_jkt", jkt));
     }
-    let mut url = String::from(base);
-    url.push('?');
-    url.push_str(&q.finish());
+    q.extend(req.extra_params.iter().cloned());
 
     let pending = PendingAuthorization {
         state,
@@ -164,7 +187,74 @@ pub fn authorize(
         created_at_ms: now_ms,
         app_state,
     };
-    Ok((url, pending))
+    Ok((q, pending))
+}
+
+/// A pushed authorization request (RFC 9126 §2.1): the parameters as a form.
+pub fn par_request(par_endpoint: &str, params: &[(String, String)]) -> super::token::FormPost {
+    let mut f = FormBuilder::default();
+    for (k, v) in params {
+        f.pair(k, v);
+    }
+    super::token::FormPost {
+        url: String::from(par_endpoint),
+        body: f.finish(),
+    }
+}
+
+/// Reads the PAR endpoint's answer (RFC 9126 §2.2–2.3): the `request_uri`.
+pub fn parse_par_response(
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+) -> Result<String, Error> {
+    use super::json::{self, Value};
+    let v = if super::token::is_json_content_type(content_type) {
+        json::parse(body)
+    } else {
+        None
+    };
+    if !(200..300).contains(&status) {
+        let err = v
+            .as_ref()
+            .and_then(|v| v.get("error"))
+            .and_then(Value::as_str);
+        return Err(match (err, &v) {
+            (Some(e), Some(v)) if !e.is_empty() => Error::Provider(super::error::ProviderError {
+                error: String::from(e),
+                error_description: v
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                error_uri: v.get("error_uri").and_then(Value::as_str).map(String::from),
+                status: Some(status),
+                source: super::error::ErrorSource::PushedAuthorization,
+            }),
+            _ => Error::ParFailed(status),
+        });
+    }
+    v.as_ref()
+        .and_then(|v| v.get("request_uri"))
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .map(String::from)
+        .ok_or(Error::ParFailed(status))
+}
+
+/// The front-channel URL after PAR: only `client_id` and `request_uri` (RFC 9126 §4).
+pub fn par_redirect_url(
+    authorization_endpoint: &str,
+    client_id: &str,
+    request_uri: &str,
+) -> String {
+    let (base, query, _) = split(authorization_endpoint);
+    let mut q = FormBuilder::from_encoded(query.unwrap_or(""));
+    q.pair("client_id", client_id)
+        .pair("request_uri", request_uri);
+    let mut url = String::from(base);
+    url.push('?');
+    url.push_str(&q.finish());
+    url
 }
 
 #[cfg(test)]
@@ -188,6 +278,7 @@ mod tests {
             scope: "openid profile",
             response_mode: ResponseMode::Query,
             extra_params: extra,
+            dpop_jkt: None,
         }
     }
 
@@ -290,6 +381,59 @@ mod tests {
         assert_eq!(
             p.code_verifier.secret(),
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        );
+    }
+
+    #[test]
+    fn dpop_jkt_and_par() {
+        let mut r = req(&[]);
+        r.dpop_jkt = Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        let (params, p) = authorize_params(&r, &entropy(), None, 0, None).unwrap();
+        assert!(params.contains(&(
+            "dpop_jkt".into(),
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()
+        )));
+        let post = par_request("https://idp/par", &params);
+        let body = parse_pairs(&post.body).unwrap();
+        assert_eq!(
+            body, params,
+            "the PAR body carries exactly the authorization parameters"
+        );
+        assert!(body
+            .iter()
+            .any(|(k, v)| k == "code_challenge" && *v == p.code_verifier.challenge()));
+        assert_eq!(
+            par_redirect_url("https://idp/auth?t=1", "spa", "urn:ietf:params:oauth:request_uri:abc"),
+            "https://idp/auth?t=1&client_id=spa&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Aabc"
+        );
+        let ct = Some("application/json");
+        assert_eq!(
+            parse_par_response(201, ct, r#"{"request_uri":"urn:x","expires_in":60}"#).unwrap(),
+            "urn:x"
+        );
+        let e = parse_par_response(
+            400,
+            ct,
+            r#"{"error":"invalid_request","error_description":"bad"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "invalid_request");
+        assert_eq!(e.status(), Some(400));
+        assert_eq!(
+            parse_par_response(500, Some("text/html"), "x")
+                .unwrap_err()
+                .code(),
+            "par_failed"
+        );
+        assert_eq!(
+            parse_par_response(201, ct, "{}").unwrap_err().code(),
+            "par_failed"
+        );
+        assert_eq!(
+            parse_par_response(201, ct, r#"{"request_uri":5}"#)
+                .unwrap_err()
+                .code(),
+            "par_failed"
         );
     }
 

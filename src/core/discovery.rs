@@ -26,6 +26,10 @@ pub struct ProviderMetadata {
     pub id_token_signing_alg_values_supported: Vec<String>,
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §3).
     pub authorization_response_iss_parameter_supported: bool,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 §5).
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// `require_pushed_authorization_requests` (RFC 9126 §5).
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// `<issuer>/.well-known/openid-configuration`, a trailing `/` of the issuer removed first.
@@ -79,15 +83,13 @@ pub fn metadata_from_json(expected_issuer: &str, doc: &Value) -> Result<Provider
             ))
         }
     };
-    let iss_supported = match doc.get("authorization_response_iss_parameter_supported") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(Error::DiscoveryInvalid(
-                "authorization_response_iss_parameter_supported",
-            ))
-        }
+    let flag = |key: &'static str| match doc.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(Error::DiscoveryInvalid(key)),
     };
+    let iss_supported = flag("authorization_response_iss_parameter_supported")?;
+    let par_required = flag("require_pushed_authorization_requests")?;
     Ok(ProviderMetadata {
         issuer,
         authorization_endpoint: required(doc, "authorization_endpoint")?,
@@ -98,6 +100,11 @@ pub fn metadata_from_json(expected_issuer: &str, doc: &Value) -> Result<Provider
         revocation_endpoint: endpoint(doc, "revocation_endpoint")?,
         id_token_signing_alg_values_supported: algs,
         authorization_response_iss_parameter_supported: iss_supported,
+        pushed_authorization_request_endpoint: endpoint(
+            doc,
+            "pushed_authorization_request_endpoint",
+        )?,
+        require_pushed_authorization_requests: par_required,
     })
 }
 

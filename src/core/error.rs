@@ -11,6 +11,8 @@ pub enum ErrorSource {
     Authorization,
     /// The token endpoint (RFC 6749 §5.2).
     Token,
+    /// The pushed authorization request endpoint (RFC 9126 §2.3).
+    PushedAuthorization,
 }
 
 /// An error the authorization server returned, kept verbatim.
@@ -141,6 +143,14 @@ pub enum Error {
     IdTokenSubMismatch,
     /// The revocation endpoint answered non-2xx (RFC 7009 §2.2.1).
     RevocationFailed(u16),
+    /// DPoP was used but the provider issued a `Bearer` token (RFC 9449 §5).
+    DpopNotBound,
+    /// The DPoP key could not be made, stored or used (IndexedDB, WebCrypto).
+    DpopKeyUnavailable,
+    /// The PAR endpoint failed without an OAuth error body, or gave no `request_uri`.
+    ParFailed(u16),
+    /// The provider requires PAR (`require_pushed_authorization_requests`) but it is turned off.
+    ParRequired,
 }
 
 impl Error {
@@ -210,6 +220,10 @@ impl Error {
             Error::LoginRequired => "login_required",
             Error::IdTokenSubMismatch => "id_token_sub_mismatch",
             Error::RevocationFailed(_) => "revocation_failed",
+            Error::DpopNotBound => "dpop_not_bound",
+            Error::DpopKeyUnavailable => "dpop_key_unavailable",
+            Error::ParFailed(_) => "par_failed",
+            Error::ParRequired => "par_required",
         }
     }
 
@@ -250,6 +264,7 @@ impl Error {
                 let lead = match p.source {
                     ErrorSource::Authorization => "The authorization server returned ",
                     ErrorSource::Token => "The token endpoint returned ",
+                    ErrorSource::PushedAuthorization => "The pushed authorization request endpoint returned ",
                 };
                 let mut m = join(lead, &p.error);
                 if let Some(d) = &p.error_description {
@@ -300,6 +315,10 @@ impl Error {
             Error::LoginRequired => "The session has ended; the user must log in again.",
             Error::IdTokenSubMismatch => "The refreshed ID token is for another user.",
             Error::RevocationFailed(_) => "The provider did not confirm the refresh token's revocation.",
+            Error::DpopNotBound => "DPoP was requested but the provider issued a Bearer token.",
+            Error::DpopKeyUnavailable => "The DPoP key could not be created, stored or used (IndexedDB or WebCrypto).",
+            Error::ParFailed(_) => "The pushed authorization request failed.",
+            Error::ParRequired => "The provider requires pushed authorization requests, but they are turned off.",
             Error::DiscoveryInvalid(field) => {
                 return join3("The discovery document's field '", field, "' is missing or has the wrong type.")
             }
@@ -431,6 +450,10 @@ mod tests {
             Error::LoginRequired,
             Error::IdTokenSubMismatch,
             Error::RevocationFailed(500),
+            Error::DpopNotBound,
+            Error::DpopKeyUnavailable,
+            Error::ParFailed(500),
+            Error::ParRequired,
         ];
         for e in &all {
             match e {
@@ -489,6 +512,10 @@ mod tests {
                 Error::LoginRequired => {}
                 Error::IdTokenSubMismatch => {}
                 Error::RevocationFailed(_) => {}
+                Error::DpopNotBound => {}
+                Error::DpopKeyUnavailable => {}
+                Error::ParFailed(_) => {}
+                Error::ParRequired => {}
             }
         }
         all
@@ -514,7 +541,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 55);
+        assert_eq!(seen.len(), 59);
     }
 
     fn provider(code: &str) -> Error {

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod callback;
 pub mod discovery;
+pub mod dpop;
 pub mod encoding;
 pub mod error;
 pub mod id_token;

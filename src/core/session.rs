@@ -191,11 +191,13 @@ pub fn end_session_url(
     url
 }
 
-/// True when a `WWW-Authenticate` header carries a Bearer challenge with
-/// `error="invalid_token"` (RFC 6750 §3.1): the token, not the request, is bad.
+/// True when a `WWW-Authenticate` header carries a `Bearer` (RFC 6750 §3.1)
+/// or `DPoP` (RFC 9449 §7.1) challenge with `error="invalid_token"`: the
+/// token, not the request, is bad.
 pub fn is_invalid_token_challenge(www_authenticate: &str) -> bool {
     let lower = www_authenticate.to_ascii_lowercase();
-    lower.trim_start().starts_with("bearer")
+    let scheme = lower.trim_start();
+    (scheme.starts_with("bearer") || scheme.starts_with("dpop"))
         && (lower.contains("error=\"invalid_token\"") || lower.contains("error=invalid_token"))
 }
 

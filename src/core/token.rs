@@ -63,6 +63,14 @@ pub fn is_json_content_type(content_type: Option<&str>) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
+/// The RFC 6749 §5.2 `error` of a JSON error body, if there is one.
+pub fn oauth_error_code(content_type: Option<&str>, body: &str) -> Option<String> {
+    if !is_json_content_type(content_type) {
+        return None;
+    }
+    json::parse(body)?.get("error")?.as_str().map(String::from)
+}
+
 /// An optional string member: absent or `null` → `None`; another type → error.
 fn opt_str(obj: &Value, key: &str) -> Result<Option<String>, Error> {
     match obj.get(key) {
@@ -72,11 +80,14 @@ fn opt_str(obj: &Value, key: &str) -> Result<Option<String>, Error> {
     }
 }
 
-/// Parses the token endpoint's answer: status first, then content type, then body.
+/// Parses the token endpoint's answer: status first, then content type, then
+/// body. `dpop` says whether the request carried a DPoP proof: then the
+/// token must be `DPoP`-bound (RFC 9449 §5), else it must be `Bearer`.
 pub fn parse_token_response(
     status: u16,
     content_type: Option<&str>,
     body: &str,
+    dpop: bool,
 ) -> Result<TokenResponse, Error> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Error::ResponseTooLarge);
@@ -115,8 +126,10 @@ pub fn parse_token_response(
     let token_type = opt_str(&v, "token_type")?
         .filter(|s| !s.is_empty())
         .ok_or(Error::MissingTokenType)?;
-    if !token_type.eq_ignore_ascii_case("bearer") {
-        return Err(Error::UnsupportedTokenType);
+    match (dpop, token_type.to_ascii_lowercase().as_str()) {
+        (true, "dpop") | (false, "bearer") => {}
+        (true, "bearer") => return Err(Error::DpopNotBound),
+        _ => return Err(Error::UnsupportedTokenType),
     }
     let expires_in = match v.get("expires_in") {
         None | Some(Value::Null) => None,
@@ -182,8 +195,8 @@ mod tests {
             200,
             JSON,
             r#"{"access_token":"at","token_type":"bearer","expires_in":3600,"refresh_token":"rt","id_token":"a.b.c","scope":"openid"}"#,
-        )
-        .unwrap();
+            false,
+        ).unwrap();
         assert_eq!(t.access_token.secret(), "at");
         assert_eq!(t.expires_in, Some(3600));
         assert_eq!(t.refresh_token.unwrap().secret(), "rt");
@@ -193,6 +206,7 @@ mod tests {
             201,
             Some("application/jwt+json"),
             r#"{"access_token":"at","token_type":"BEARER","refresh_token":null}"#,
+            false,
         )
         .unwrap();
         assert_eq!(t.expires_in, None);
@@ -205,8 +219,8 @@ mod tests {
             400,
             JSON,
             r#"{"error":"invalid_grant","error_description":"grant request is invalid","error_uri":"https://idp/e"}"#,
-        )
-        .unwrap_err();
+            false,
+        ).unwrap_err();
         assert_eq!(e.code(), "invalid_grant");
         assert_eq!(e.status(), Some(400));
         let p = e.provider().unwrap();
@@ -292,13 +306,13 @@ mod tests {
             ),
         ];
         for (status, ct, body, code) in cases {
-            let e = parse_token_response(*status, *ct, body).unwrap_err();
+            let e = parse_token_response(*status, *ct, body, false).unwrap_err();
             assert_eq!(e.code(), *code, "{status} {ct:?} {body}");
             assert!(!e.message().contains("at\""));
         }
         let huge = " ".repeat(MAX_BODY_BYTES + 1);
         assert_eq!(
-            parse_token_response(200, JSON, &huge).unwrap_err(),
+            parse_token_response(200, JSON, &huge, false).unwrap_err(),
             Error::ResponseTooLarge
         );
     }

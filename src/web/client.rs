@@ -10,8 +10,11 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 use web_sys::{Request, Response};
 
-use crate::core::authorize::{check_request, has_openid};
+use crate::core::authorize::{
+    authorize_params, check_request, has_openid, par_redirect_url, par_request, parse_par_response,
+};
 use crate::core::discovery::ProviderMetadata;
+use crate::core::dpop::{retry_nonce, ProofClaims};
 use crate::core::id_token::{
     allowed_algs, parse_jws, select_key, validate_claims, Alg, ClaimChecks, IdTokenClaims, ALL_ALGS,
 };
@@ -21,7 +24,7 @@ use crate::core::session::{
     decode_session, encode_session, end_session_url, is_invalid_token_challenge, needs_refresh,
     refresh_request, revocation_request, Session, Tokens, DEFAULT_LEEWAY_MS,
 };
-use crate::core::token::is_json_content_type;
+use crate::core::token::{is_json_content_type, oauth_error_code};
 use crate::core::transaction::DEFAULT_TTL_MS;
 use crate::core::url::check_url;
 use crate::core::{
@@ -31,7 +34,8 @@ use crate::core::{
 
 use super::browser;
 use super::crypto;
-use super::http::{fetch_request, get, post_form};
+use super::dpop::DpopKey;
+use super::http::{fetch_request, post_form, send, HttpResponse, Outgoing};
 use super::provider;
 use super::storage::{WebStorage, SESSION_STORE};
 
@@ -78,6 +82,22 @@ pub struct Config {
     pub api_origins: Option<Vec<String>>,
     /// How long pkce-wasm's own requests may take before they are aborted (default 10 000 ms).
     pub timeout_ms: u32,
+    /// Sender-constrained tokens with DPoP (RFC 9449); default off.
+    pub dpop: bool,
+    /// Pushed authorization requests (RFC 9126); default [`ParMode::Auto`].
+    pub par: ParMode,
+}
+
+/// When to use pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParMode {
+    /// When the provider has a `pushed_authorization_request_endpoint`.
+    #[default]
+    Auto,
+    /// Always (an error if the provider has no PAR endpoint).
+    Always,
+    /// Never (an error if the provider requires PAR).
+    Never,
 }
 
 /// Default timeout for the SDK's own requests.
@@ -144,6 +164,8 @@ impl Config {
             auto_refresh: false,
             api_origins: None,
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            dpop: false,
+            par: ParMode::Auto,
         }
     }
 
@@ -176,6 +198,8 @@ impl Config {
                 .map(|a| String::from(a.name()))
                 .collect(),
             authorization_response_iss_parameter_supported: false,
+            pushed_authorization_request_endpoint: None,
+            require_pushed_authorization_requests: false,
         };
         Self::with(None, Endpoints::Given(meta), client_id, redirect_uri)
     }
@@ -220,6 +244,9 @@ struct Inner {
     listeners: RefCell<Vec<(u32, &'static str, Listener)>>,
     next_listener: Cell<u32>,
     timer: Cell<Option<i32>>,
+    dpop_key: RefCell<Option<Rc<DpopKey>>>,
+    /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.
+    nonces: RefCell<Vec<(String, String)>>,
 }
 
 /// A PKCE client bound to one provider and one redirect URI. Cheap to clone
@@ -295,6 +322,8 @@ impl Client {
                 api_origins,
                 memory: RefCell::new(None),
                 inflight: RefCell::new(None),
+                dpop_key: RefCell::new(None),
+                nonces: RefCell::new(Vec::new()),
                 listeners: RefCell::new(Vec::new()),
                 next_listener: Cell::new(1),
                 timer: Cell::new(None),
@@ -328,6 +357,114 @@ impl Client {
             scope: &c.scope,
             response_mode: c.response_mode,
             extra_params: extra,
+            dpop_jkt: None,
+        }
+    }
+
+    // ---- DPoP ----------------------------------------------------------------
+
+    /// The DPoP key (loaded from IndexedDB or made on first use), when DPoP is on.
+    async fn dpop_key(&self) -> Result<Option<Rc<DpopKey>>, Error> {
+        if !self.inner.config.dpop {
+            return Ok(None);
+        }
+        if let Some(k) = self.inner.dpop_key.borrow().clone() {
+            return Ok(Some(k));
+        }
+        let key = Rc::new(DpopKey::load_or_create(&self.inner.config.client_id).await?);
+        self.inner.dpop_key.replace(Some(Rc::clone(&key)));
+        Ok(Some(key))
+    }
+
+    fn nonce_for(&self, origin: &str) -> Option<String> {
+        self.inner
+            .nonces
+            .borrow()
+            .iter()
+            .find(|(o, _)| o == origin)
+            .map(|(_, n)| n.clone())
+    }
+
+    fn remember_nonce(&self, origin: &str, nonce: Option<&str>) {
+        if let Some(n) = nonce.filter(|n| !n.is_empty()) {
+            let mut all = self.inner.nonces.borrow_mut();
+            all.retain(|(o, _)| o != origin);
+            all.push((String::from(origin), String::from(n)));
+        }
+    }
+
+    async fn proof(
+        &self,
+        key: &DpopKey,
+        htm: &str,
+        url: &str,
+        access_token: Option<&str>,
+    ) -> Result<String, Error> {
+        let origin = browser::origin_of(url).unwrap_or_default();
+        let jti = browser::random_token()?;
+        let nonce = self.nonce_for(&origin);
+        key.proof(&ProofClaims {
+            htm,
+            url,
+            iat: browser::now_ms() / 1000,
+            jti: &jti,
+            nonce: nonce.as_deref(),
+            access_token,
+        })
+        .await
+    }
+
+    /// One of the SDK's own requests to the provider: with DPoP on, it
+    /// carries a fresh proof (and `Authorization: DPoP`), and a
+    /// `use_dpop_nonce` answer makes exactly one retry with the server's nonce.
+    async fn call(
+        &self,
+        method: &str,
+        url: &str,
+        form_body: Option<&str>,
+        access_token: Option<&str>,
+    ) -> Result<HttpResponse, Error> {
+        let timeout_ms = self.inner.config.timeout_ms;
+        let Some(key) = self.dpop_key().await? else {
+            let authorization = access_token.map(|t| ("Bearer", t));
+            return send(&Outgoing {
+                method,
+                url,
+                form_body,
+                authorization,
+                dpop: None,
+                timeout_ms,
+            })
+            .await;
+        };
+        let origin = browser::origin_of(url).unwrap_or_default();
+        let mut attempt = 0;
+        loop {
+            let proof = self.proof(&key, method, url, access_token).await?;
+            let authorization = access_token.map(|t| ("DPoP", t));
+            let r = send(&Outgoing {
+                method,
+                url,
+                form_body,
+                authorization,
+                dpop: Some(&proof),
+                timeout_ms,
+            })
+            .await?;
+            self.remember_nonce(&origin, r.dpop_nonce.as_deref());
+            let error = oauth_error_code(r.content_type.as_deref(), &r.body);
+            if retry_nonce(
+                attempt,
+                r.status,
+                error.as_deref(),
+                r.www_authenticate.as_deref(),
+                r.dpop_nonce.as_deref(),
+            )
+            .is_none()
+            {
+                return Ok(r);
+            }
+            attempt += 1;
         }
     }
 
@@ -432,24 +569,60 @@ impl Client {
 
     /// Starts a login: fresh verifier, state and nonce; the transaction stored
     /// in sessionStorage (checked by reading it back); returns the URL to visit.
-    pub fn authorize_url(&self, options: LoginOptions) -> Result<String, Error> {
+    ///
+    /// With DPoP on, `dpop_jkt` binds the code to the key (RFC 9449 §10). With
+    /// PAR, the parameters are POSTed to the PAR endpoint and the URL carries
+    /// only `client_id` and `request_uri` (RFC 9126).
+    pub async fn authorize_url(&self, options: LoginOptions) -> Result<String, Error> {
         let verifier = options.code_verifier.map(CodeVerifier::parse).transpose()?;
         let entropy = browser::entropy()?;
+        let meta = &self.inner.meta;
+        let par_endpoint = match (self.inner.config.par, &meta.pushed_authorization_request_endpoint) {
+            (ParMode::Never, _) if meta.require_pushed_authorization_requests => return Err(Error::ParRequired),
+            (ParMode::Never, _) | (ParMode::Auto, None) => None,
+            (ParMode::Always, None) => {
+                return Err(Error::InvalidConfig(
+                    "pushedAuthorizationRequests is true but the provider has no pushed_authorization_request_endpoint",
+                ))
+            }
+            (_, Some(endpoint)) => Some(endpoint.clone()),
+        };
+        let jkt = self.dpop_key().await?.map(|k| k.jwk.thumbprint());
+        let mut request = self.request(&options.extra_params);
+        request.dpop_jkt = jkt.as_deref();
         let now = browser::now_ms();
-        let (url, pending) = authorize(
-            &self.request(&options.extra_params),
-            &entropy,
-            verifier,
-            now,
-            options.app_state,
-        )?;
+        let Some(endpoint) = par_endpoint else {
+            let (url, pending) = authorize(&request, &entropy, verifier, now, options.app_state)?;
+            self.inner.transactions.begin(&pending, now)?;
+            return Ok(url);
+        };
+        let (params, pending) =
+            authorize_params(&request, &entropy, verifier, now, options.app_state)?;
+        // Storage is checked before the network, and the record dropped if PAR fails.
         self.inner.transactions.begin(&pending, now)?;
-        Ok(url)
+        let answer = post_form(
+            &par_request(&endpoint, &params),
+            self.inner.config.timeout_ms,
+        )
+        .await;
+        let request_uri =
+            answer.and_then(|r| parse_par_response(r.status, r.content_type.as_deref(), &r.body));
+        match request_uri {
+            Ok(uri) => Ok(par_redirect_url(
+                &meta.authorization_endpoint,
+                &self.inner.config.client_id,
+                &uri,
+            )),
+            Err(e) => {
+                let _ = self.inner.transactions.take(&pending.state, now);
+                Err(e)
+            }
+        }
     }
 
     /// [`Client::authorize_url`], then navigates there.
-    pub fn login_with_redirect(&self, options: LoginOptions) -> Result<(), Error> {
-        let url = self.authorize_url(options)?;
+    pub async fn login_with_redirect(&self, options: LoginOptions) -> Result<(), Error> {
+        let url = self.authorize_url(options).await?;
         browser::navigate(&url)
     }
 
@@ -486,9 +659,16 @@ impl Client {
                 .authorization_response_iss_parameter_supported,
         )?;
         let request = code_exchange(&self.inner.meta.token_endpoint, &c.client_id, &callback);
-        let answer = post_form(&request, self.inner.config.timeout_ms).await?;
+        let answer = self
+            .call("POST", &request.url, Some(&request.body), None)
+            .await?;
         let issued_at = browser::now_ms();
-        let t = parse_token_response(answer.status, answer.content_type.as_deref(), &answer.body)?;
+        let t = parse_token_response(
+            answer.status,
+            answer.content_type.as_deref(),
+            &answer.body,
+            c.dpop,
+        )?;
         let nonce = callback.pending.nonce.as_ref().map(|n| n.secret());
         let claims = match &t.id_token {
             Some(id_token) => Some(self.validate_id_token(id_token.secret(), nonce).await?),
@@ -671,13 +851,17 @@ impl Client {
             return Err(Error::LoginRequired);
         };
         let c = &self.inner.config;
-        let answer = post_form(
-            &refresh_request(&self.inner.meta.token_endpoint, &c.client_id, &rt),
-            self.inner.config.timeout_ms,
-        )
-        .await?;
+        let refresh = refresh_request(&self.inner.meta.token_endpoint, &c.client_id, &rt);
+        let answer = self
+            .call("POST", &refresh.url, Some(&refresh.body), None)
+            .await?;
         let now = browser::now_ms();
-        match parse_token_response(answer.status, answer.content_type.as_deref(), &answer.body) {
+        match parse_token_response(
+            answer.status,
+            answer.content_type.as_deref(),
+            &answer.body,
+            c.dpop,
+        ) {
             Ok(t) => {
                 let new = Tokens::from_response(t, now, &s.tokens.scope);
                 let claims = match &new.id_token {
@@ -752,15 +936,21 @@ impl Client {
                 .as_ref()
                 .and_then(|s| s.tokens.refresh_token.as_ref()),
         ) {
-            match post_form(
-                &revocation_request(endpoint, &c.client_id, rt),
-                self.inner.config.timeout_ms,
-            )
-            .await
+            let revoke = revocation_request(endpoint, &c.client_id, rt);
+            match self
+                .call("POST", &revoke.url, Some(&revoke.body), None)
+                .await
             {
                 Ok(r) if (200..300).contains(&r.status) => {}
                 Ok(r) => self.emit(&Event::Error(Error::RevocationFailed(r.status))),
                 Err(e) => self.emit(&Event::Error(e)),
+            }
+        }
+        if c.dpop {
+            // A fresh key for the next session.
+            self.inner.dpop_key.replace(None);
+            if let Err(e) = DpopKey::discard(&c.client_id).await {
+                self.emit(&Event::Error(e));
             }
         }
         self.emit(&Event::LoggedOut);
@@ -799,7 +989,7 @@ impl Client {
             ))?;
         let token = self.access_token(false).await?;
         let sub = self.load().and_then(|s| s.claims).map(|c| c.sub);
-        let r = get(endpoint, Some(&token), self.inner.config.timeout_ms).await?;
+        let r = self.call("GET", endpoint, None, Some(&token)).await?;
         if !(200..300).contains(&r.status) {
             return Err(Error::UserinfoHttpError(r.status));
         }
@@ -818,39 +1008,76 @@ impl Client {
     }
 
     /// `fetch` with the access token attached — only for the configured API
-    /// origins (default: the page's own), never to any other origin. A 401
-    /// with `WWW-Authenticate: Bearer error="invalid_token"` refreshes once
-    /// and retries when the request can be replayed.
+    /// origins (default: the page's own), never to any other origin. With
+    /// DPoP on: `Authorization: DPoP` and a fresh proof with `ath`; a
+    /// `use_dpop_nonce` challenge retries once with the server's nonce. A 401
+    /// with `error="invalid_token"` refreshes once and retries. Retries happen
+    /// only when the request can be replayed.
     pub async fn fetch(&self, request: Request) -> Result<Response, Error> {
-        let ours =
-            browser::origin_of(&request.url()).is_some_and(|o| self.inner.api_origins.contains(&o));
+        let origin =
+            browser::origin_of(&request.url()).filter(|o| self.inner.api_origins.contains(o));
         let has_auth = request.headers().has("authorization").unwrap_or(false);
-        if !ours || has_auth {
+        let Some(origin) = origin.filter(|_| !has_auth) else {
             return fetch_request(&request).await;
-        }
+        };
         // Clone before the body is consumed, so the request can be replayed.
         let replay = request.clone().ok();
+        let key = self.dpop_key().await?;
         let token = self.access_token(false).await?;
-        set_bearer(&request, &token);
+        self.authorize_request(&request, &token, key.as_deref())
+            .await?;
         let response = fetch_request(&request).await?;
-        let challenge = response.headers().get("www-authenticate").ok().flatten();
-        let invalid = response.status() == 401
+        let header = |name: &str| response.headers().get(name).ok().flatten();
+        let (nonce, challenge) = (header("dpop-nonce"), header("www-authenticate"));
+        self.remember_nonce(&origin, nonce.as_deref());
+        let nonce_retry = key.is_some()
+            && retry_nonce(
+                0,
+                response.status(),
+                None,
+                challenge.as_deref(),
+                nonce.as_deref(),
+            )
+            .is_some();
+        let token_retry = response.status() == 401
             && challenge.as_deref().is_some_and(is_invalid_token_challenge);
-        match (invalid, replay) {
+        match (nonce_retry || token_retry, replay) {
             (true, Some(retry)) => {
-                let token = self.access_token(true).await?;
-                set_bearer(&retry, &token);
-                fetch_request(&retry).await
+                let token = if token_retry {
+                    self.access_token(true).await?
+                } else {
+                    token
+                };
+                self.authorize_request(&retry, &token, key.as_deref())
+                    .await?;
+                let second = fetch_request(&retry).await?;
+                self.remember_nonce(
+                    &origin,
+                    second.headers().get("dpop-nonce").ok().flatten().as_deref(),
+                );
+                Ok(second)
             }
             _ => Ok(response),
         }
     }
-}
 
-fn set_bearer(request: &Request, token: &str) {
-    let mut value = String::from("Bearer ");
-    value.push_str(token);
-    let _ = request.headers().set("Authorization", &value);
+    async fn authorize_request(
+        &self,
+        request: &Request,
+        token: &str,
+        key: Option<&DpopKey>,
+    ) -> Result<(), Error> {
+        let mut value = String::from(if key.is_some() { "DPoP " } else { "Bearer " });
+        value.push_str(token);
+        let _ = request.headers().set("Authorization", &value);
+        if let Some(key) = key {
+            let proof = self
+                .proof(key, &request.method(), &request.url(), Some(token))
+                .await?;
+            let _ = request.headers().set("DPoP", &proof);
+        }
+        Ok(())
+    }
 }
 
 /// The background refresh: on the timer, and on `visibilitychange`/`online`.

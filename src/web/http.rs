@@ -23,6 +23,10 @@ pub struct HttpResponse {
     pub content_type: Option<String>,
     /// The body text.
     pub body: String,
+    /// The `DPoP-Nonce` header (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
+    /// The `WWW-Authenticate` header.
+    pub www_authenticate: Option<String>,
 }
 
 fn global_fetch(
@@ -87,45 +91,55 @@ impl Drop for Deadline {
     }
 }
 
+/// One request of the SDK's own.
+pub struct Outgoing<'a> {
+    /// `GET` or `POST`.
+    pub method: &'a str,
+    /// Target URL.
+    pub url: &'a str,
+    /// A form body (sent as `application/x-www-form-urlencoded`).
+    pub form_body: Option<&'a str>,
+    /// `Authorization: <scheme> <token>` (`Bearer` or `DPoP`).
+    pub authorization: Option<(&'a str, &'a str)>,
+    /// A `DPoP` proof header.
+    pub dpop: Option<&'a str>,
+    /// Abort after this many milliseconds.
+    pub timeout_ms: u32,
+}
+
 /// Sends a request. A rejected fetch (offline, CORS, redirect) is
 /// `network_error`; no answer (headers and body) within `timeout_ms` is
 /// `timeout`; a body over the limit is `response_too_large`.
-async fn send(
-    method: &str,
-    url: &str,
-    form_body: Option<&str>,
-    bearer: Option<&str>,
-    timeout_ms: u32,
-) -> Result<HttpResponse, Error> {
+pub async fn send(out: &Outgoing<'_>) -> Result<HttpResponse, Error> {
     let headers = Headers::new().map_err(|_| Error::Network)?;
     let _ = headers.append("Accept", "application/json");
     let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = form_body {
+    init.set_method(out.method);
+    if let Some(body) = out.form_body {
         let _ = headers.append("Content-Type", "application/x-www-form-urlencoded");
         init.set_body(&body.into());
     }
-    if let Some(token) = bearer {
-        let mut value = String::from("Bearer ");
+    if let Some((scheme, token)) = out.authorization {
+        let mut value = String::from(scheme);
+        value.push(' ');
         value.push_str(token);
         let _ = headers.append("Authorization", &value);
+    }
+    if let Some(proof) = out.dpop {
+        let _ = headers.append("DPoP", proof);
     }
     init.set_headers(&headers);
     init.set_credentials(RequestCredentials::Omit);
     init.set_redirect(RequestRedirect::Error);
-    let deadline = Deadline::arm(&init, timeout_ms);
-    let resp: Response = JsFuture::from(global_fetch(&url.into(), &init)?)
+    let deadline = Deadline::arm(&init, out.timeout_ms);
+    let resp: Response = JsFuture::from(global_fetch(&out.url.into(), &init)?)
         .await
         .map_err(|_| deadline.error())?
         .dyn_into()
         .map_err(|_| Error::Network)?;
-    let content_type = resp.headers().get("content-type").ok().flatten();
-    let declared = resp
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|l| crate::core::encoding::parse_u64(l.trim()));
+    let header = |name: &str| resp.headers().get(name).ok().flatten();
+    let declared =
+        header("content-length").and_then(|l| crate::core::encoding::parse_u64(l.trim()));
     if declared.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
         return Err(Error::ResponseTooLarge);
     }
@@ -140,17 +154,35 @@ async fn send(
     }
     Ok(HttpResponse {
         status: resp.status(),
-        content_type,
+        content_type: header("content-type"),
+        dpop_nonce: header("dpop-nonce"),
+        www_authenticate: header("www-authenticate"),
         body,
     })
 }
 
-/// POSTs a form (token, revocation endpoints).
+/// POSTs a form without credentials.
 pub async fn post_form(req: &FormPost, timeout_ms: u32) -> Result<HttpResponse, Error> {
-    send("POST", &req.url, Some(&req.body), None, timeout_ms).await
+    send(&Outgoing {
+        method: "POST",
+        url: &req.url,
+        form_body: Some(&req.body),
+        authorization: None,
+        dpop: None,
+        timeout_ms,
+    })
+    .await
 }
 
-/// GETs JSON (discovery, JWKS), or with a bearer token (UserInfo).
-pub async fn get(url: &str, bearer: Option<&str>, timeout_ms: u32) -> Result<HttpResponse, Error> {
-    send("GET", url, None, bearer, timeout_ms).await
+/// GETs JSON without credentials (discovery, JWKS).
+pub async fn get(url: &str, timeout_ms: u32) -> Result<HttpResponse, Error> {
+    send(&Outgoing {
+        method: "GET",
+        url,
+        form_body: None,
+        authorization: None,
+        dpop: None,
+        timeout_ms,
+    })
+    .await
 }

@@ -5,13 +5,15 @@
 mod browser;
 mod client;
 pub mod crypto;
+pub mod dpop;
 mod http;
+mod idb;
 mod provider;
 mod storage;
 
 pub use crate::core::session::{Session, Tokens};
 pub use client::{
     CacheLocation, CallbackResult, Client, Config, Endpoints, Event, Listener, LoginOptions,
-    DEFAULT_CLOCK_SKEW_S,
+    ParMode, DEFAULT_CLOCK_SKEW_S,
 };
 pub use storage::WebStorage;

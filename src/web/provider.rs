@@ -39,7 +39,7 @@ pub async fn metadata(issuer: &str, timeout_ms: u32) -> Result<Rc<ProviderMetada
     if let Some(m) = cached(&METADATA, issuer) {
         return Ok(m);
     }
-    let r = get(&discovery_url(issuer), None, timeout_ms).await?;
+    let r = get(&discovery_url(issuer), timeout_ms).await?;
     let m = Rc::new(parse_metadata(
         issuer,
         r.status,
@@ -57,7 +57,7 @@ pub async fn jwks(uri: &str, refresh: bool, timeout_ms: u32) -> Result<Rc<Vec<Jw
             return Ok(k);
         }
     }
-    let r = get(uri, None, timeout_ms).await?;
+    let r = get(uri, timeout_ms).await?;
     let keys = Rc::new(parse_jwks(r.status, r.content_type.as_deref(), &r.body)?);
     store(&JWKS, uri, Rc::clone(&keys));
     Ok(keys)
