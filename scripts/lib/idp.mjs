@@ -25,14 +25,18 @@ async function signingKeys() {
  * @param {number} [o.accessTokenTtl] seconds
  * @param {(ctx) => Promise<boolean>|boolean} [o.hook] test-only middleware; return true when it answered
  *
- * Two public clients share the redirect URIs: `clientId` signs ID tokens with
- * RS256, `${clientId}-es256` with ES256.
+ * Public clients share the redirect URIs: `clientId` signs ID tokens with
+ * RS256, `${clientId}-es256` with ES256, `${clientId}-dpop` gets DPoP-bound
+ * access tokens (RFC 9449), `${clientId}-par` must use PAR (RFC 9126). DPoP
+ * proofs at the provider must carry its nonce. A confidential client
+ * `resource-server` / `rs-secret` may call token introspection.
  *
  * The returned `faults` object is for tests only (each hook edits a response
  * on its way out of the real provider):
  * - `faults.callback(url)`: the authorization response (a URL object), e.g. `state` or `iss`;
  * - `faults.tokenResponse(body)`: the token endpoint's JSON (may be async; `resign` helps);
  * - `faults.discovery(doc)`: the discovery document;
+ * - `faults.par(body)`: the PAR endpoint's JSON;
  * - `faults.respond(ctx)`: answer a request instead of the provider (return
  *   true when it did), or `'hang'` to accept it and never answer.
  * `resign(idToken, edit)` re-signs an ID token with the provider's real key
@@ -46,13 +50,14 @@ export async function startProvider({
   clientId = 'pkce-wasm-demo',
   port = 0,
   accessTokenTtl = 3600,
+  parTtl = 60,
   hook,
 }) {
   const server = http.createServer();
   const actualPort = await listen(server, port);
   const issuer = `http://127.0.0.1:${actualPort}`;
   const jwks = await signingKeys();
-  const client = (id, alg) => ({
+  const client = (id, alg, extra = {}) => ({
     client_id: id,
     application_type: 'web',
     token_endpoint_auth_method: 'none',
@@ -61,9 +66,23 @@ export async function startProvider({
     redirect_uris: redirectUris,
     post_logout_redirect_uris: postLogoutRedirectUris,
     id_token_signed_response_alg: alg,
+    ...extra,
   });
   const provider = new Provider(issuer, {
-    clients: [client(clientId, 'RS256'), client(`${clientId}-es256`, 'ES256')],
+    clients: [
+      client(clientId, 'RS256'),
+      client(`${clientId}-es256`, 'ES256'),
+      client(`${clientId}-dpop`, 'ES256', { dpop_bound_access_tokens: true }),
+      client(`${clientId}-par`, 'RS256', { require_pushed_authorization_requests: true }),
+      {
+        client_id: 'resource-server',
+        client_secret: 'rs-secret',
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
     jwks,
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     pkce: { required: () => true },
@@ -85,16 +104,19 @@ export async function startProvider({
         email_verified: true,
       }),
     }),
-    ttl: { AccessToken: accessTokenTtl, IdToken: 3600, AuthorizationCode: 60 },
+    ttl: { AccessToken: accessTokenTtl, IdToken: 3600, AuthorizationCode: 60, PushedAuthorizationRequest: parTtl },
     features: {
       devInteractions: { enabled: true },
+      dPoP: { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true },
+      pushedAuthorizationRequests: { enabled: true },
+      introspection: { enabled: true },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       userinfo: { enabled: true },
     },
   });
   provider.proxy = false;
-  const faults = { callback: null, tokenResponse: null, discovery: null, respond: null };
+  const faults = { callback: null, tokenResponse: null, discovery: null, respond: null, par: null };
   // Test hooks first (a path only the test server has), then strip the dev
   // interaction pages' web-font @imports: this machine has no internet and the
   // page would wait on them.
@@ -109,6 +131,9 @@ export async function startProvider({
     await next();
     if (faults.tokenResponse && ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200) {
       ctx.body = await faults.tokenResponse(ctx.body);
+    }
+    if (faults.par && ctx.method === 'POST' && ctx.path === '/request' && ctx.status === 201) {
+      ctx.body = faults.par(ctx.body);
     }
     if (faults.discovery && ctx.path === '/.well-known/openid-configuration') {
       ctx.body = faults.discovery(ctx.body);

@@ -202,12 +202,29 @@ pub fn par_request(par_endpoint: &str, params: &[(String, String)]) -> super::to
     }
 }
 
-/// Reads the PAR endpoint's answer (RFC 9126 §2.2–2.3): the `request_uri`.
+/// The PAR endpoint's answer (RFC 9126 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParResponse {
+    /// The `request_uri` for the front channel.
+    pub request_uri: String,
+    /// Seconds it stays valid (`expires_in`).
+    pub expires_in: u64,
+}
+
+impl ParResponse {
+    /// True when `elapsed_ms` since the PAR answer used up `expires_in`: the
+    /// provider would refuse the `request_uri` on its own error page.
+    pub fn expired(&self, elapsed_ms: u64) -> bool {
+        elapsed_ms >= self.expires_in.saturating_mul(1000)
+    }
+}
+
+/// Reads the PAR endpoint's answer (RFC 9126 §2.2–2.3).
 pub fn parse_par_response(
     status: u16,
     content_type: Option<&str>,
     body: &str,
-) -> Result<String, Error> {
+) -> Result<ParResponse, Error> {
     use super::json::{self, Value};
     let v = if super::token::is_json_content_type(content_type) {
         json::parse(body)
@@ -233,12 +250,20 @@ pub fn parse_par_response(
             _ => Error::ParFailed(status),
         });
     }
-    v.as_ref()
-        .and_then(|v| v.get("request_uri"))
+    let v = v.ok_or(Error::ParFailed(status))?;
+    let request_uri = v
+        .get("request_uri")
         .and_then(Value::as_str)
         .filter(|u| !u.is_empty())
-        .map(String::from)
-        .ok_or(Error::ParFailed(status))
+        .ok_or(Error::ParFailed(status))?;
+    let expires_in = v
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .ok_or(Error::ParFailed(status))?;
+    Ok(ParResponse {
+        request_uri: String::from(request_uri),
+        expires_in,
+    })
 }
 
 /// The front-channel URL after PAR: only `client_id` and `request_uri` (RFC 9126 §4).
@@ -407,9 +432,14 @@ mod tests {
             "https://idp/auth?t=1&client_id=spa&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Aabc"
         );
         let ct = Some("application/json");
+        let ok = parse_par_response(201, ct, r#"{"request_uri":"urn:x","expires_in":60}"#).unwrap();
+        assert_eq!(ok.request_uri, "urn:x");
+        assert!(!ok.expired(59_999) && ok.expired(60_000));
         assert_eq!(
-            parse_par_response(201, ct, r#"{"request_uri":"urn:x","expires_in":60}"#).unwrap(),
-            "urn:x"
+            parse_par_response(201, ct, r#"{"request_uri":"urn:x"}"#)
+                .unwrap_err()
+                .code(),
+            "par_failed"
         );
         let e = parse_par_response(
             400,

@@ -151,6 +151,8 @@ pub enum Error {
     ParFailed(u16),
     /// The provider requires PAR (`require_pushed_authorization_requests`) but it is turned off.
     ParRequired,
+    /// The `request_uri` expired before the redirect (RFC 9126 §2.2 `expires_in`).
+    ParRequestExpired,
 }
 
 impl Error {
@@ -224,6 +226,7 @@ impl Error {
             Error::DpopKeyUnavailable => "dpop_key_unavailable",
             Error::ParFailed(_) => "par_failed",
             Error::ParRequired => "par_required",
+            Error::ParRequestExpired => "par_request_expired",
         }
     }
 
@@ -319,6 +322,7 @@ impl Error {
             Error::DpopKeyUnavailable => "The DPoP key could not be created, stored or used (IndexedDB or WebCrypto).",
             Error::ParFailed(_) => "The pushed authorization request failed.",
             Error::ParRequired => "The provider requires pushed authorization requests, but they are turned off.",
+            Error::ParRequestExpired => "The pushed authorization request expired before the redirect; please try again.",
             Error::DiscoveryInvalid(field) => {
                 return join3("The discovery document's field '", field, "' is missing or has the wrong type.")
             }
@@ -454,6 +458,7 @@ mod tests {
             Error::DpopKeyUnavailable,
             Error::ParFailed(500),
             Error::ParRequired,
+            Error::ParRequestExpired,
         ];
         for e in &all {
             match e {
@@ -516,6 +521,7 @@ mod tests {
                 Error::DpopKeyUnavailable => {}
                 Error::ParFailed(_) => {}
                 Error::ParRequired => {}
+                Error::ParRequestExpired => {}
             }
         }
         all
@@ -541,7 +547,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 59);
+        assert_eq!(seen.len(), 60);
     }
 
     fn provider(code: &str) -> Error {

@@ -605,13 +605,21 @@ impl Client {
             self.inner.config.timeout_ms,
         )
         .await;
-        let request_uri =
+        let pushed =
             answer.and_then(|r| parse_par_response(r.status, r.content_type.as_deref(), &r.body));
-        match request_uri {
-            Ok(uri) => Ok(par_redirect_url(
+        let pushed = pushed.and_then(|p| {
+            // A device that slept through the request must not send a dead request_uri.
+            if p.expired(browser::now_ms().saturating_sub(now)) {
+                Err(Error::ParRequestExpired)
+            } else {
+                Ok(p)
+            }
+        });
+        match pushed {
+            Ok(p) => Ok(par_redirect_url(
                 &meta.authorization_endpoint,
                 &self.inner.config.client_id,
-                &uri,
+                &p.request_uri,
             )),
             Err(e) => {
                 let _ = self.inner.transactions.take(&pending.state, now);

@@ -1,0 +1,109 @@
+//! The DPoP key in a real browser: made non-extractable, kept in IndexedDB,
+//! the same key after a "reload" (a fresh load from IndexedDB), a proof that
+//! verifies with its public key, and a fresh key after discard (logout).
+#![cfg(target_arch = "wasm32")]
+
+use pkce_wasm::core::dpop::{ath, ProofClaims};
+use pkce_wasm::core::encoding::b64url_decode;
+use pkce_wasm::core::json::{self, Value};
+use pkce_wasm::web::dpop::DpopKey;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+function stored(id) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('pkce-wasm', 1);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('keys').objectStore('keys').get(id);
+      get.onsuccess = () => { open.result.close(); resolve(get.result); };
+      get.onerror = () => reject(get.error);
+    };
+  });
+}
+// What an attacker with script access could try: read the stored key and export it.
+export async function private_key_report(id) {
+  const pair = await stored(id);
+  if (!pair) return 'missing';
+  let exported = 'exported';
+  try { await crypto.subtle.exportKey('jwk', pair.privateKey); } catch (e) { exported = 'refused:' + e.name; }
+  return `${pair.privateKey.extractable}|${pair.privateKey.algorithm.namedCurve}|${exported}`;
+}
+export async function verify_proof(proof) {
+  const [h, p, s] = proof.split('.');
+  const dec = (x) => Uint8Array.from(atob(x.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  const header = JSON.parse(new TextDecoder().decode(dec(h)));
+  const key = await crypto.subtle.importKey('jwk', header.jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, dec(s), new TextEncoder().encode(`${h}.${p}`));
+}
+"#)]
+extern "C" {
+    fn private_key_report(id: &str) -> js_sys::Promise;
+    fn verify_proof(proof: &str) -> js_sys::Promise;
+}
+
+async fn report(client: &str) -> String {
+    JsFuture::from(private_key_report(&format!("dpop:{client}")))
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_key_is_non_extractable_persistent_and_signs_valid_proofs() {
+    let client = "dpop-test-client";
+    DpopKey::discard(client).await.unwrap();
+    let first = DpopKey::load_or_create(client).await.unwrap();
+    assert_eq!(
+        report(client).await,
+        "false|P-256|refused:InvalidAccessError",
+        "exportKey of the private key fails"
+    );
+
+    // A reload loads the same key from IndexedDB.
+    let again = DpopKey::load_or_create(client).await.unwrap();
+    assert_eq!(again.jwk, first.jwk);
+    assert_eq!(again.jwk.thumbprint(), first.jwk.thumbprint());
+
+    let claims = ProofClaims {
+        htm: "GET",
+        url: "https://api.example.com/r?q=1#f",
+        iat: 1_700_000_000,
+        jti: "jti-1",
+        nonce: Some("n-1"),
+        access_token: Some("AT"),
+    };
+    let proof = again.proof(&claims).await.unwrap();
+    assert_eq!(
+        JsFuture::from(verify_proof(&proof)).await.unwrap(),
+        JsValue::TRUE,
+        "signed by the stored key"
+    );
+    let payload = proof.split('.').nth(1).unwrap();
+    let v = json::parse(&String::from_utf8(b64url_decode(payload).unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        v.get("htu").and_then(Value::as_str),
+        Some("https://api.example.com/r")
+    );
+    assert_eq!(
+        v.get("ath").and_then(Value::as_str),
+        Some(ath("AT").as_str())
+    );
+    let header = proof.split('.').next().unwrap();
+    let h = json::parse(&String::from_utf8(b64url_decode(header).unwrap()).unwrap()).unwrap();
+    assert!(
+        h.get("jwk").and_then(|j| j.get("d")).is_none(),
+        "no private member in the proof"
+    );
+
+    // Logout discards it: the next key is a new one.
+    DpopKey::discard(client).await.unwrap();
+    assert_eq!(report(client).await, "missing");
+    let fresh = DpopKey::load_or_create(client).await.unwrap();
+    assert_ne!(fresh.jwk, first.jwk);
+}
