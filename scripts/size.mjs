@@ -1,51 +1,69 @@
-// Size report (`npm run size`): what the SDK ships to a browser, raw / gzip -9 /
-// brotli. It reports; it does not assert (the budget is tracked in the README).
+// Size report (`npm run size`): what the SDK ships to a browser, raw / gzip -9
+// / brotli. It reports; it does not assert (the budget is tracked in the README).
+// `npm run size -- --features` also builds the crate without DPoP, without PAR
+// and without both, to show what each feature costs (wasm + JS, gzip).
 import fs from 'node:fs';
+import os from 'node:os';
 import zlib from 'node:zlib';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { transformSync } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const files = [
-  ['wasm', 'pkg/pkce_wasm_bg.wasm'],
-  ['wasm-bindgen glue', 'pkg/pkce_wasm.js'],
-  ['wrapper', 'js/index.js'],
-];
-
-// The JS is measured minified the way a bundler would ship it, when esbuild is
-// installed, and as shipped otherwise.
-let minify = null;
-try {
-  const { transformSync } = await import('esbuild');
-  minify = (code) => transformSync(code, { minify: true, format: 'esm' }).code;
-} catch {}
-
-const row = (name, buf) => ({
-  name,
+const minify = (code) => Buffer.from(transformSync(code, { minify: true, format: 'esm' }).code);
+const sizes = (buf) => ({
   raw: buf.length,
   gzip: zlib.gzipSync(buf, { level: 9 }).length,
   brotli: zlib.brotliCompressSync(buf, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
 });
-
-const rows = [];
-for (const [name, rel] of files) {
-  const file = path.join(root, rel);
-  if (!fs.existsSync(file)) {
-    console.error(`missing ${rel}: run npm run build first`);
-    process.exit(1);
-  }
-  let buf = fs.readFileSync(file);
-  if (minify && rel.endsWith('.js')) buf = Buffer.from(minify(buf.toString()));
-  rows.push(row(name + (minify && rel.endsWith('.js') ? ' (minified)' : ''), buf));
-}
-const jsBuf = Buffer.concat(files.filter(([, r]) => r.endsWith('.js')).map(([, r]) => {
-  const b = fs.readFileSync(path.join(root, r));
-  return minify ? Buffer.from(minify(b.toString())) : b;
-}));
-const js = row('JS total', jsBuf);
-const total = { name: 'SDK total (wasm + JS)', raw: rows[0].raw + js.raw, gzip: rows[0].gzip + js.gzip, brotli: rows[0].brotli + js.brotli };
-
 const kb = (n) => (n / 1024).toFixed(2).padStart(8) + ' kB';
+
+/** What a browser downloads from a build in `dir`: the wasm, the glue and the wrapper (JS minified as a bundler would). */
+function measure(dir) {
+  const wasmFile = path.join(dir, 'pkce_wasm_bg.wasm');
+  if (!fs.existsSync(wasmFile)) throw new Error(`missing ${wasmFile}: run npm run build first`);
+  const wasm = sizes(fs.readFileSync(wasmFile));
+  const glue = sizes(minify(fs.readFileSync(path.join(dir, 'pkce_wasm.js'), 'utf8')));
+  const wrapper = sizes(minify(fs.readFileSync(path.join(root, 'js/index.js'), 'utf8')));
+  const js = sizes(Buffer.concat([
+    minify(fs.readFileSync(path.join(dir, 'pkce_wasm.js'), 'utf8')),
+    minify(fs.readFileSync(path.join(root, 'js/index.js'), 'utf8')),
+  ]));
+  const total = { raw: wasm.raw + js.raw, gzip: wasm.gzip + js.gzip, brotli: wasm.brotli + js.brotli };
+  return { wasm, glue, wrapper, js, total };
+}
+
+function build(outDir, cargoArgs) {
+  const env = { ...process.env, PATH: `${os.homedir()}/.cargo/bin:${process.env.PATH}` };
+  execFileSync('wasm-pack', ['--quiet', 'build', '--target', 'web', '--release', '--mode', 'no-install', '--no-pack',
+    '--out-dir', outDir, '--out-name', 'pkce_wasm', '--', ...cargoArgs], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const wasm = path.join(outDir, 'pkce_wasm_bg.wasm');
+  execFileSync(path.join(root, 'node_modules/.bin/wasm-opt'), ['-Oz', '--enable-reference-types', '--enable-bulk-memory',
+    '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals', '--enable-multivalue', wasm, '-o', wasm]);
+}
+
+const m = measure(path.join(root, 'pkg'));
 console.log(`${'file'.padEnd(34)}${'raw'.padStart(11)}${'gzip -9'.padStart(11)}${'brotli'.padStart(11)}`);
-for (const r of [...rows, js, total]) console.log(`${r.name.padEnd(34)}${kb(r.raw)}${kb(r.gzip)}${kb(r.brotli)}`);
-console.log(`\nbudget: SDK total ≤ 16 kB gzip → ${total.gzip <= 16384 ? 'within' : 'OVER by ' + kb(total.gzip - 16384).trim()}`);
+for (const [name, r] of [['wasm', m.wasm], ['wasm-bindgen glue (minified)', m.glue], ['wrapper (minified)', m.wrapper], ['JS total', m.js], ['SDK total (wasm + JS)', m.total]]) {
+  console.log(`${name.padEnd(34)}${kb(r.raw)}${kb(r.gzip)}${kb(r.brotli)}`);
+}
+console.log(`\nbudget: SDK total ≤ 16 kB gzip → ${m.total.gzip <= 16384 ? 'within' : 'OVER by ' + kb(m.total.gzip - 16384).trim()}`);
+
+if (process.argv.includes('--features')) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pkce-wasm-size-'));
+  const variants = [
+    ['without DPoP', ['--no-default-features', '--features', 'par']],
+    ['without PAR', ['--no-default-features', '--features', 'dpop']],
+    ['without both', ['--no-default-features']],
+  ];
+  console.log(`\nfeature cost (SDK total, gzip -9; full build ${kb(m.total.gzip).trim()})`);
+  const results = {};
+  for (const [name, args] of variants) {
+    const dir = path.join(tmp, name.replace(/\W+/g, '-'));
+    build(dir, args);
+    results[name] = measure(dir).total.gzip;
+    console.log(`${name.padEnd(34)}${kb(results[name])}  (the feature costs ${kb(m.total.gzip - results[name]).trim()})`);
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}

@@ -189,6 +189,11 @@ fn config(options: &JsValue) -> Result<Config, Error> {
     };
     let dpop = get(options, "dpop");
     c.dpop = match dpop.as_bool() {
+        Some(true) if !cfg!(feature = "dpop") => {
+            return Err(Error::InvalidConfig(
+                "this build of pkce-wasm has no DPoP support (the `dpop` feature)",
+            ))
+        }
         Some(b) => b,
         None if dpop.is_undefined() => false,
         None => return Err(Error::InvalidConfig("dpop must be a boolean")),

@@ -14,7 +14,9 @@ use crate::core::authorize::{
     authorize_params, check_request, has_openid, par_redirect_url, par_request, parse_par_response,
 };
 use crate::core::discovery::ProviderMetadata;
-use crate::core::dpop::{retry_nonce, ProofClaims};
+use crate::core::dpop::retry_nonce;
+#[cfg(feature = "dpop")]
+use crate::core::dpop::ProofClaims;
 use crate::core::id_token::{
     allowed_algs, parse_jws, select_key, validate_claims, Alg, ClaimChecks, IdTokenClaims, ALL_ALGS,
 };
@@ -24,7 +26,9 @@ use crate::core::session::{
     decode_session, encode_session, end_session_url, is_invalid_token_challenge, needs_refresh,
     refresh_request, revocation_request, Session, Tokens, DEFAULT_LEEWAY_MS,
 };
-use crate::core::token::{is_json_content_type, oauth_error_code};
+use crate::core::token::is_json_content_type;
+#[cfg(feature = "dpop")]
+use crate::core::token::oauth_error_code;
 use crate::core::transaction::DEFAULT_TTL_MS;
 use crate::core::url::check_url;
 use crate::core::{
@@ -244,8 +248,10 @@ struct Inner {
     listeners: RefCell<Vec<(u32, &'static str, Listener)>>,
     next_listener: Cell<u32>,
     timer: Cell<Option<i32>>,
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     dpop_key: RefCell<Option<Rc<DpopKey>>>,
     /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     nonces: RefCell<Vec<(String, String)>>,
 }
 
@@ -364,6 +370,7 @@ impl Client {
     // ---- DPoP ----------------------------------------------------------------
 
     /// The DPoP key (loaded from IndexedDB or made on first use), when DPoP is on.
+    #[cfg(feature = "dpop")]
     async fn dpop_key(&self) -> Result<Option<Rc<DpopKey>>, Error> {
         if !self.inner.config.dpop {
             return Ok(None);
@@ -376,6 +383,13 @@ impl Client {
         Ok(Some(key))
     }
 
+    /// Without the `dpop` feature there is never a key, and every DPoP path compiles away.
+    #[cfg(not(feature = "dpop"))]
+    async fn dpop_key(&self) -> Result<Option<Rc<DpopKey>>, Error> {
+        Ok(None)
+    }
+
+    #[cfg(feature = "dpop")]
     fn nonce_for(&self, origin: &str) -> Option<String> {
         self.inner
             .nonces
@@ -385,6 +399,10 @@ impl Client {
             .map(|(_, n)| n.clone())
     }
 
+    #[cfg(not(feature = "dpop"))]
+    fn remember_nonce(&self, _origin: &str, _nonce: Option<&str>) {}
+
+    #[cfg(feature = "dpop")]
     fn remember_nonce(&self, origin: &str, nonce: Option<&str>) {
         if let Some(n) = nonce.filter(|n| !n.is_empty()) {
             let mut all = self.inner.nonces.borrow_mut();
@@ -393,6 +411,7 @@ impl Client {
         }
     }
 
+    #[cfg(feature = "dpop")]
     async fn proof(
         &self,
         key: &DpopKey,
@@ -425,22 +444,39 @@ impl Client {
         access_token: Option<&str>,
     ) -> Result<HttpResponse, Error> {
         let timeout_ms = self.inner.config.timeout_ms;
-        let Some(key) = self.dpop_key().await? else {
-            let authorization = access_token.map(|t| ("Bearer", t));
-            return send(&Outgoing {
-                method,
-                url,
-                form_body,
-                authorization,
-                dpop: None,
-                timeout_ms,
-            })
-            .await;
-        };
+        #[cfg(feature = "dpop")]
+        if let Some(key) = self.dpop_key().await? {
+            return self
+                .call_with_proof(&key, method, url, form_body, access_token)
+                .await;
+        }
+        let authorization = access_token.map(|t| ("Bearer", t));
+        send(&Outgoing {
+            method,
+            url,
+            form_body,
+            authorization,
+            dpop: None,
+            timeout_ms,
+        })
+        .await
+    }
+
+    /// [`Client::call`] with DPoP: a fresh proof per attempt, one retry on `use_dpop_nonce`.
+    #[cfg(feature = "dpop")]
+    async fn call_with_proof(
+        &self,
+        key: &DpopKey,
+        method: &str,
+        url: &str,
+        form_body: Option<&str>,
+        access_token: Option<&str>,
+    ) -> Result<HttpResponse, Error> {
+        let timeout_ms = self.inner.config.timeout_ms;
         let origin = browser::origin_of(url).unwrap_or_default();
         let mut attempt = 0;
         loop {
-            let proof = self.proof(&key, method, url, access_token).await?;
+            let proof = self.proof(key, method, url, access_token).await?;
             let authorization = access_token.map(|t| ("DPoP", t));
             let r = send(&Outgoing {
                 method,
@@ -577,7 +613,13 @@ impl Client {
         let verifier = options.code_verifier.map(CodeVerifier::parse).transpose()?;
         let entropy = browser::entropy()?;
         let meta = &self.inner.meta;
-        let par_endpoint = match (self.inner.config.par, &meta.pushed_authorization_request_endpoint) {
+        let par_endpoint = if !cfg!(feature = "par") {
+            if meta.require_pushed_authorization_requests {
+                return Err(Error::ParRequired);
+            }
+            None
+        } else {
+            match (self.inner.config.par, &meta.pushed_authorization_request_endpoint) {
             (ParMode::Never, _) if meta.require_pushed_authorization_requests => return Err(Error::ParRequired),
             (ParMode::Never, _) | (ParMode::Auto, None) => None,
             (ParMode::Always, None) => {
@@ -586,8 +628,12 @@ impl Client {
                 ))
             }
             (_, Some(endpoint)) => Some(endpoint.clone()),
+        }
         };
+        #[cfg(feature = "dpop")]
         let jkt = self.dpop_key().await?.map(|k| k.jwk.thumbprint());
+        #[cfg(not(feature = "dpop"))]
+        let jkt: Option<String> = None;
         let mut request = self.request(&options.extra_params);
         request.dpop_jkt = jkt.as_deref();
         let now = browser::now_ms();
@@ -954,6 +1000,7 @@ impl Client {
                 Err(e) => self.emit(&Event::Error(e)),
             }
         }
+        #[cfg(feature = "dpop")]
         if c.dpop {
             // A fresh key for the next session.
             self.inner.dpop_key.replace(None);
@@ -1078,6 +1125,7 @@ impl Client {
         let mut value = String::from(if key.is_some() { "DPoP " } else { "Bearer " });
         value.push_str(token);
         let _ = request.headers().set("Authorization", &value);
+        #[cfg(feature = "dpop")]
         if let Some(key) = key {
             let proof = self
                 .proof(key, &request.method(), &request.url(), Some(token))

@@ -24,8 +24,10 @@ pub struct HttpResponse {
     /// The body text.
     pub body: String,
     /// The `DPoP-Nonce` header (RFC 9449 §8).
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     pub dpop_nonce: Option<String>,
     /// The `WWW-Authenticate` header.
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     pub www_authenticate: Option<String>,
 }
 

@@ -39,18 +39,23 @@ export async function signIn(page, user = 'alice') {
   const LOGIN = 'input[name=login]';
   const CONSENT = 'button[type=submit]:has-text("Continue")';
   const BACK = '#status[data-state="logged-in"], #status[data-state="error"], #error:not([hidden]), #status[data-done]';
-  for (let step = 0; step < 4; step++) {
-    const el = await page.waitForSelector(`${LOGIN}, ${CONSENT}, ${BACK}`, { timeout: 15000 });
-    if (await el.evaluate((e, sel) => e.matches(sel), LOGIN)) {
-      await page.fill(LOGIN, user);
-      await page.fill('input[name=password]', 'any-password');
-      await page.click('button[type=submit]');
-    } else if (await el.evaluate((e) => e.tagName === 'BUTTON')) {
-      await page.click(CONSENT);
-    } else {
-      return;
+  for (let step = 0; step < 6; step++) {
+    await page.waitForSelector(`${LOGIN}, ${CONSENT}, ${BACK}`, { timeout: 15000 });
+    try {
+      if (await page.locator(LOGIN).count()) {
+        await page.fill(LOGIN, user);
+        await page.fill('input[name=password]', 'any-password');
+        await page.click('button[type=submit]');
+      } else if (await page.locator(CONSENT).count()) {
+        await page.click(CONSENT);
+      } else if (await page.locator(BACK).count()) {
+        return;
+      }
+      await page.waitForLoadState();
+    } catch (e) {
+      // The provider may redirect on its own (an existing session): look again.
+      if (!/context was destroyed|navigat/i.test(e.message)) throw e;
     }
-    await page.waitForLoadState();
   }
 }
 
