@@ -22,7 +22,7 @@ async function discover(issuer) {
  * @param {string} [o.scope]
  * @param {Function} [o.hook] provider test hook (see idp.mjs)
  */
-export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl, parTtl, extraMounts = {}, extraRedirectPaths = [], clientOptions = {} } = {}) {
+export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl, parTtl, providerOptions = {}, extraMounts = {}, extraRedirectPaths = [], clientOptions = {} } = {}) {
   let config;
   const app = await startStatic({
     port,
@@ -40,6 +40,7 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
       hook,
       accessTokenTtl,
       parTtl,
+      ...providerOptions,
     });
     issuer = idp.issuer;
     clientId = idp.clientId;

@@ -52,10 +52,12 @@ export async function startProvider({
   accessTokenTtl = 3600,
   parTtl = 60,
   hook,
+  trailingSlash = false,
+  routes,
 }) {
   const server = http.createServer();
   const actualPort = await listen(server, port);
-  const issuer = `http://127.0.0.1:${actualPort}`;
+  const issuer = `http://127.0.0.1:${actualPort}${trailingSlash ? '/' : ''}`;
   const jwks = await signingKeys();
   const client = (id, alg, extra = {}) => ({
     client_id: id,
@@ -84,6 +86,7 @@ export async function startProvider({
       },
     ],
     jwks,
+    ...(routes ? { routes } : {}),
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     pkce: { required: () => true },
     clientBasedCORS: (ctx, origin) => origin === appOrigin,

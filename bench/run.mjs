@@ -1,0 +1,166 @@
+// `npm run bench`: pkce-wasm against oauth4webapi, oidc-client-ts and
+// auth0-spa-js, in one run, on this machine. Writes bench/REPORT.md.
+//   1. each SDK's minimal login app bundled by esbuild (minified): raw / gzip -9 / brotli
+//      of everything the app downloads (the .wasm included for pkce-wasm);
+//   2. the full login against oidc-provider on loopback in headless Chromium, RUNS times
+//      per SDK (default 15), interleaved, each in a fresh context, at 1x and 4x CPU
+//      throttling: page start → authorization request, callback page start → tokens;
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { startDemo } from '../scripts/lib/demo.mjs';
+import { launch } from '../tests/e2e/support.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const MICRO = Number(process.env.BENCH_MICRO ?? 200);
+const SDKS = ['pkce-wasm', 'oauth4webapi', 'oidc-client-ts', 'auth0-spa-js'];
+const out = path.join(here, 'out');
+const version = (p) => JSON.parse(fs.readFileSync(path.join(p, 'package.json'), 'utf8')).version;
+
+// ---- 1. build and size --------------------------------------------------------
+fs.rmSync(out, { recursive: true, force: true });
+const sizes = {};
+for (const sdk of SDKS) {
+  const dir = path.join(out, sdk);
+  fs.mkdirSync(dir, { recursive: true });
+  await esbuild.build({
+    entryPoints: [path.join(here, 'apps', `${sdk}.js`)],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2022',
+    outfile: path.join(dir, 'app.js'),
+    alias: { 'pkce-wasm': path.join(root, 'js/index.js') },
+    logLevel: 'error',
+  });
+  fs.copyFileSync(path.join(here, 'apps/page.html'), path.join(dir, 'index.html'));
+  const files = [path.join(dir, 'app.js')];
+  if (sdk === 'pkce-wasm') {
+    fs.copyFileSync(path.join(root, 'pkg/pkce_wasm_bg.wasm'), path.join(dir, 'pkce_wasm_bg.wasm'));
+    files.push(path.join(dir, 'pkce_wasm_bg.wasm'));
+  }
+  const s = { raw: 0, gzip: 0, brotli: 0 };
+  for (const f of files) {
+    const b = fs.readFileSync(f);
+    s.raw += b.length;
+    s.gzip += zlib.gzipSync(b, { level: 9 }).length;
+    s.brotli += zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  }
+  sizes[sdk] = s;
+}
+
+// ---- 2. timing ---------------------------------------------------------------
+const demo = await startDemo({
+  scope: 'openid profile email',
+  providerOptions: {
+    trailingSlash: true, // auth0-spa-js expects `${domain}/` as the issuer
+    routes: { authorization: '/authorize', token: '/oauth/token', userinfo: '/userinfo', jwks: '/.well-known/jwks.json', end_session: '/v2/logout' },
+  },
+  extraMounts: Object.fromEntries(SDKS.map((s) => [`/${s}/`, path.join(out, s)])),
+  extraRedirectPaths: SDKS.map((s) => `/${s}/`),
+});
+const browser = await launch();
+
+async function once(sdk, throttle) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  const setThrottle = () => cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle }).catch(() => {});
+  await setThrottle();
+  const marks = {};
+  page.on('console', (m) => {
+    const [k, v] = m.text().split(' ');
+    if (k !== '__mark') return;
+    const mark = JSON.parse(v);
+    if (mark.origin !== undefined && marks.origin !== undefined) return; // the app page's, not the provider's
+    Object.assign(marks, mark);
+  });
+  await page.addInitScript(() => {
+    const report = (o) => console.log('__mark ' + JSON.stringify(o));
+    if (location.search === '') report({ origin: performance.timeOrigin });
+    window.__done = (token) => report({ tokens: performance.now(), ok: typeof token === 'string' && token.length > 0 });
+    window.addEventListener('unhandledrejection', (e) => report({ error: String((e.reason && (e.reason.code || e.reason.message)) || e.reason) }));
+  });
+  page.on('request', (r) => {
+    if (!r.isNavigationRequest()) return;
+    // The first navigation to the authorization endpoint: wall clock, like timeOrigin.
+    if (r.url().startsWith(demo.meta.authorization_endpoint) && marks.authorize === undefined) marks.authorize = Date.now();
+    if (r.url().startsWith(`${demo.origin}/${sdk}/?`)) setThrottle();
+  });
+  try {
+    await page.goto(`${demo.origin}/${sdk}/`);
+    // oidc-provider's development login, then consent (not timed).
+    await page.waitForSelector('input[name=login]', { timeout: 30000 });
+    await page.fill('input[name=login]', 'alice');
+    await page.fill('input[name=password]', 'x');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('button[type=submit]:has-text("Continue")', { timeout: 30000 });
+    await page.click('button[type=submit]');
+    const deadline = Date.now() + 30000;
+    while (marks.tokens === undefined && marks.error === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (marks.error || !marks.ok) throw new Error(`${sdk}: ${marks.error ?? 'no tokens'}`);
+    return { start: marks.authorize - marks.origin, callback: marks.tokens };
+  } finally {
+    await context.close();
+  }
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.round((p / 100) * (s.length - 1))))];
+};
+const timing = {};
+for (const throttle of [1, 4]) {
+  const samples = Object.fromEntries(SDKS.map((s) => [s, { start: [], callback: [] }]));
+  for (let i = 0; i < RUNS; i++) {
+    const order = i % 2 ? [...SDKS].reverse() : SDKS; // interleaved, alternating order
+    for (const sdk of order) {
+      const r = await once(sdk, throttle);
+      samples[sdk].start.push(r.start);
+      samples[sdk].callback.push(r.callback);
+    }
+    process.stdout.write(`\rthrottle ${throttle}x: ${i + 1}/${RUNS}`);
+  }
+  process.stdout.write('\n');
+  timing[throttle] = Object.fromEntries(
+    SDKS.map((s) => [s, Object.fromEntries(['start', 'callback'].map((k) => [k, { p10: pct(samples[s][k], 10), median: pct(samples[s][k], 50), p90: pct(samples[s][k], 90) }]))]),
+  );
+}
+
+await browser.close();
+await demo.close();
+
+// ---- report --------------------------------------------------------------------
+const chromium = execFileSync('chromium', ['--version'], { encoding: 'utf8' }).trim();
+const versions = {
+  'pkce-wasm': version(root),
+  oauth4webapi: version(path.join(here, 'node_modules/oauth4webapi')),
+  'oidc-client-ts': version(path.join(here, 'node_modules/oidc-client-ts')),
+  'auth0-spa-js': version(path.join(here, 'node_modules/@auth0/auth0-spa-js')),
+};
+const kb = (n) => (n / 1024).toFixed(1) + ' kB';
+const ms = (n) => n.toFixed(0);
+let md = `# pkce-wasm benchmark\n\nGenerated by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 10)}; do not edit by hand.\n\n`;
+md += `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${os.type()} ${os.release()}; Node ${process.version}; ${chromium}; oidc-provider ${version(path.join(root, 'node_modules/oidc-provider'))} on loopback.\n\n`;
+md += `SDK versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.\n\n`;
+md += `## Size of the minimal login app (esbuild, minified; pkce-wasm includes its .wasm)\n\n| SDK | raw | gzip -9 | brotli |\n|---|---:|---:|---:|\n`;
+for (const s of SDKS) md += `| ${s} | ${kb(sizes[s].raw)} | ${kb(sizes[s].gzip)} | ${kb(sizes[s].brotli)} |\n`;
+for (const throttle of [1, 4]) {
+  const t = timing[throttle];
+  md += `\n## Login timing, ${throttle}x CPU throttling (${RUNS} runs per SDK, interleaved, fresh context each; ms, median and p10–p90)\n\n`;
+  md += `| SDK | page start → authorization request | ratio to best peer | callback start → tokens | ratio to best peer |\n|---|---:|---:|---:|---:|\n`;
+  const bestPeer = (k) => Math.min(...SDKS.filter((s) => s !== 'pkce-wasm').map((s) => t[s][k].median));
+  for (const s of SDKS) {
+    const cell = (k) => `${ms(t[s][k].median)} (${ms(t[s][k].p10)}–${ms(t[s][k].p90)})`;
+    md += `| ${s} | ${cell('start')} | ${(t[s].start.median / bestPeer('start')).toFixed(2)} | ${cell('callback')} | ${(t[s].callback.median / bestPeer('callback')).toFixed(2)} |\n`;
+  }
+}
+md += `\nNotes: "page start" is the app page's navigation start (performance.timeOrigin); the authorization request is when the browser starts the navigation to the authorization endpoint (wall clock, same machine); "tokens" is performance.now() on the callback page when the app has its access token. pkce-wasm runs without PAR and DPoP here (the peers use neither), but it still fetches the JWKS and verifies the ID token's signature on the callback, which the peers skip.\n`;
+fs.writeFileSync(path.join(here, 'REPORT.md'), md);
+console.log(md);
