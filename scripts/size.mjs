@@ -39,7 +39,7 @@ function build(outDir, cargoArgs) {
   execFileSync('wasm-pack', ['--quiet', 'build', '--target', 'web', '--release', '--mode', 'no-install', '--no-pack',
     '--out-dir', outDir, '--out-name', 'pkce_wasm', '--', ...cargoArgs], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const wasm = path.join(outDir, 'pkce_wasm_bg.wasm');
-  execFileSync(path.join(root, 'node_modules/.bin/wasm-opt'), ['-Oz', '--enable-reference-types', '--enable-bulk-memory',
+  execFileSync(path.join(root, 'node_modules/.bin/wasm-opt'), ['-Oz', '--converge', '--strip-producers', '--strip-target-features', '--enable-reference-types', '--enable-bulk-memory',
     '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals', '--enable-multivalue', wasm, '-o', wasm]);
 }
 
@@ -53,9 +53,9 @@ console.log(`\nbudget: SDK total ≤ 16 kB gzip → ${m.total.gzip <= 16384 ? 'w
 if (process.argv.includes('--features')) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pkce-wasm-size-'));
   const variants = [
-    ['without DPoP', ['--no-default-features', '--features', 'par']],
-    ['without PAR', ['--no-default-features', '--features', 'dpop']],
-    ['without both', ['--no-default-features']],
+    ['without DPoP', ['--no-default-features', '--features', 'par,small-alloc']],
+    ['without PAR', ['--no-default-features', '--features', 'dpop,small-alloc']],
+    ['without both', ['--no-default-features', '--features', 'small-alloc']],
   ];
   console.log(`\nfeature cost (SDK total, gzip -9; full build ${kb(m.total.gzip).trim()})`);
   const results = {};

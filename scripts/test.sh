@@ -10,6 +10,7 @@ step "lint: rustfmt, and clippy on both targets (src/ denies unwrap, expect, pan
 cargo fmt --all -- --check
 cargo clippy --quiet --all-targets -- -D warnings
 cargo clippy --quiet --all-targets --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --quiet --lib --features small-alloc --target wasm32-unknown-unknown -- -D warnings
 
 step "tier 1: native core — cargo test (unit tests and property tests)"
 cargo test --all-targets
