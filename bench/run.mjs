@@ -18,7 +18,6 @@ import { launch } from '../tests/e2e/support.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const MICRO = Number(process.env.BENCH_MICRO ?? 200);
 const SDKS = ['pkce-wasm', 'oauth4webapi', 'oidc-client-ts', 'auth0-spa-js'];
 const out = path.join(here, 'out');
 const version = (p) => JSON.parse(fs.readFileSync(path.join(p, 'package.json'), 'utf8')).version;
