@@ -225,32 +225,19 @@ pub fn parse_par_response(
     content_type: Option<&str>,
     body: &str,
 ) -> Result<ParResponse, Error> {
+    use super::error::ErrorSource;
     use super::json::{self, Value};
-    let v = if super::token::is_json_content_type(content_type) {
-        json::parse(body)
-    } else {
-        None
-    };
+    use super::token::{is_json_content_type, provider_error};
     if !(200..300).contains(&status) {
-        let err = v
-            .as_ref()
-            .and_then(|v| v.get("error"))
-            .and_then(Value::as_str);
-        return Err(match (err, &v) {
-            (Some(e), Some(v)) if !e.is_empty() => Error::Provider(super::error::ProviderError {
-                error: String::from(e),
-                error_description: v
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .map(String::from),
-                error_uri: v.get("error_uri").and_then(Value::as_str).map(String::from),
-                status: Some(status),
-                source: super::error::ErrorSource::PushedAuthorization,
-            }),
-            _ => Error::ParFailed(status),
-        });
+        return Err(
+            provider_error(status, content_type, body, ErrorSource::PushedAuthorization)
+                .map_or(Error::ParFailed(status), Error::Provider),
+        );
     }
-    let v = v.ok_or(Error::ParFailed(status))?;
+    let v = is_json_content_type(content_type)
+        .then(|| json::parse(body))
+        .flatten()
+        .ok_or(Error::ParFailed(status))?;
     let request_uri = v
         .get("request_uri")
         .and_then(Value::as_str)

@@ -63,6 +63,28 @@ pub fn is_json_content_type(content_type: Option<&str>) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
+/// An RFC 6749 §5.2 error body (`error`, `error_description`, `error_uri`)
+/// as a [`ProviderError`] from `source`, if the body is one.
+pub fn provider_error(
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+    source: ErrorSource,
+) -> Option<ProviderError> {
+    if !is_json_content_type(content_type) {
+        return None;
+    }
+    let v = json::parse(body)?;
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+    Some(ProviderError {
+        error: text("error").filter(|e| !e.is_empty())?,
+        error_description: text("error_description"),
+        error_uri: text("error_uri"),
+        status: Some(status),
+        source,
+    })
+}
+
 /// The RFC 6749 §5.2 `error` of a JSON error body, if there is one.
 pub fn oauth_error_code(content_type: Option<&str>, body: &str) -> Option<String> {
     if !is_json_content_type(content_type) {
@@ -94,24 +116,10 @@ pub fn parse_token_response(
     }
     let is_json = is_json_content_type(content_type);
     if !(200..300).contains(&status) {
-        let parsed = if is_json { json::parse(body) } else { None };
-        let error = parsed
-            .as_ref()
-            .and_then(|v| v.get("error"))
-            .and_then(Value::as_str);
-        return match (parsed.as_ref(), error) {
-            (Some(v), Some(e)) if !e.is_empty() => Err(Error::Provider(ProviderError {
-                error: String::from(e),
-                error_description: v
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .map(String::from),
-                error_uri: v.get("error_uri").and_then(Value::as_str).map(String::from),
-                status: Some(status),
-                source: ErrorSource::Token,
-            })),
-            _ => Err(Error::TokenHttpError(status)),
-        };
+        return Err(
+            provider_error(status, content_type, body, ErrorSource::Token)
+                .map_or(Error::TokenHttpError(status), Error::Provider),
+        );
     }
     if !is_json {
         return Err(Error::TokenResponseNotJson);
