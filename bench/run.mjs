@@ -2,6 +2,8 @@
 // auth0-spa-js, in one run, on this machine. Writes bench/REPORT.md.
 //   1. each SDK's minimal login app bundled by esbuild (minified): raw / gzip -9 / brotli
 //      of everything the app downloads (the .wasm included for pkce-wasm);
+//   3. micro-benchmarks in the page, network stubbed (MICRO iterations, median):
+//      PKCE pair + authorize URL; callback parse + token response parse + ID token validation;
 //   2. the full login against oidc-provider on loopback in headless Chromium, RUNS times
 //      per SDK (default 15), interleaved, each in a fresh context, at 1x and 4x CPU
 //      throttling: page start → authorization request, callback page start → tokens;
@@ -19,17 +21,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const SDKS = ['pkce-wasm', 'oauth4webapi', 'oidc-client-ts', 'auth0-spa-js'];
+const MICRO = Number(process.env.BENCH_MICRO ?? 200);
+const MICRO_SDKS = ['pkce-wasm', 'oauth4webapi']; // the others expose no separate steps
 const out = path.join(here, 'out');
 const version = (p) => JSON.parse(fs.readFileSync(path.join(p, 'package.json'), 'utf8')).version;
 
-// ---- 1. build and size --------------------------------------------------------
-fs.rmSync(out, { recursive: true, force: true });
-const sizes = {};
-for (const sdk of SDKS) {
-  const dir = path.join(out, sdk);
-  fs.mkdirSync(dir, { recursive: true });
+/** Bundles apps/<entry> as an app (esbuild, minified, as the SDK's docs would) into dir/app.js + index.html. */
+async function bundleApp(entry, dir) {
   await esbuild.build({
-    entryPoints: [path.join(here, 'apps', `${sdk}.js`)],
+    entryPoints: [path.join(here, 'apps', entry)],
     bundle: true,
     minify: true,
     format: 'esm',
@@ -39,6 +39,15 @@ for (const sdk of SDKS) {
     logLevel: 'error',
   });
   fs.copyFileSync(path.join(here, 'apps/page.html'), path.join(dir, 'index.html'));
+}
+
+// ---- 1. build and size --------------------------------------------------------
+fs.rmSync(out, { recursive: true, force: true });
+const sizes = {};
+for (const sdk of SDKS) {
+  const dir = path.join(out, sdk);
+  fs.mkdirSync(dir, { recursive: true });
+  await bundleApp(`${sdk}.js`, dir);
   const files = [path.join(dir, 'app.js')];
   if (sdk === 'pkce-wasm') {
     fs.copyFileSync(path.join(root, 'pkg/pkce_wasm_bg.wasm'), path.join(dir, 'pkce_wasm_bg.wasm'));
@@ -54,6 +63,13 @@ for (const sdk of SDKS) {
   sizes[sdk] = s;
 }
 
+for (const sdk of MICRO_SDKS) {
+  const dir = path.join(out, `micro-${sdk}`);
+  fs.mkdirSync(dir, { recursive: true });
+  await bundleApp(`micro-${sdk}.js`, dir);
+  if (sdk === 'pkce-wasm') fs.copyFileSync(path.join(root, 'pkg/pkce_wasm_bg.wasm'), path.join(dir, 'pkce_wasm_bg.wasm'));
+}
+
 // ---- 2. timing ---------------------------------------------------------------
 const demo = await startDemo({
   scope: 'openid profile email',
@@ -61,7 +77,7 @@ const demo = await startDemo({
     trailingSlash: true, // auth0-spa-js expects `${domain}/` as the issuer
     routes: { authorization: '/authorize', token: '/oauth/token', userinfo: '/userinfo', jwks: '/.well-known/jwks.json', end_session: '/v2/logout' },
   },
-  extraMounts: Object.fromEntries(SDKS.map((s) => [`/${s}/`, path.join(out, s)])),
+  extraMounts: Object.fromEntries([...SDKS, ...MICRO_SDKS.map((s) => `micro-${s}`)].map((s) => [`/${s}/`, path.join(out, s)])),
   extraRedirectPaths: SDKS.map((s) => `/${s}/`),
 });
 const browser = await launch();
@@ -132,6 +148,17 @@ for (const throttle of [1, 4]) {
   );
 }
 
+// ---- 3. micro-benchmarks -------------------------------------------------------
+const micro = {};
+for (const sdk of MICRO_SDKS) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${demo.origin}/micro-${sdk}/`);
+  await page.waitForFunction(() => typeof window.__micro === 'function');
+  micro[sdk] = await page.evaluate((n) => window.__micro(n), MICRO);
+  await context.close();
+}
+
 await browser.close();
 await demo.close();
 
@@ -160,6 +187,12 @@ for (const throttle of [1, 4]) {
     md += `| ${s} | ${cell('start')} | ${(t[s].start.median / bestPeer('start')).toFixed(2)} | ${cell('callback')} | ${(t[s].callback.median / bestPeer('callback')).toFixed(2)} |\n`;
   }
 }
+md += `\n## Micro-benchmarks in the page, network stubbed (${MICRO} iterations in batches of 10, median ms per iteration, 1x)\n\n| SDK | PKCE pair + authorize URL | callback + token response + ID token validation |\n|---|---:|---:|\n`;
+for (const s of SDKS) {
+  const m = micro[s];
+  md += m ? `| ${s} | ${m.authorize.toFixed(3)} | ${m.callback.toFixed(3)} |\n` : `| ${s} | n/a | n/a |\n`;
+}
+md += `\npkce-wasm's authorize step includes writing the transaction to sessionStorage (read back to check it); its callback step includes the storage round trip, the ES256 signature check (SubtleCrypto) and the session save. oauth4webapi does not verify the ID token signature. oidc-client-ts and auth0-spa-js expose no separate steps to time.\n`;
 md += `\nNotes: "page start" is the app page's navigation start (performance.timeOrigin); the authorization request is when the browser starts the navigation to the authorization endpoint (wall clock, same machine); "tokens" is performance.now() on the callback page when the app has its access token. pkce-wasm runs without PAR and DPoP here (the peers use neither), but it still fetches the JWKS and verifies the ID token's signature on the callback, which the peers skip.\n`;
-fs.writeFileSync(path.join(here, 'REPORT.md'), md);
+fs.writeFileSync(process.env.BENCH_REPORT ?? path.join(here, 'REPORT.md'), md); // BENCH_REPORT: elsewhere, for a quick trial
 console.log(md);

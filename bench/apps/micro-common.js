@@ -1,0 +1,23 @@
+// Shared by the micro-benchmarks: a signing key, ID tokens, a fetch stub.
+export const ISSUER = 'https://idp.bench.example';
+export const CLIENT_ID = 'bench';
+export const BATCH = 10;
+const enc = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const text = (s) => enc(new TextEncoder().encode(s));
+let key;
+export async function signingKey() {
+  key ??= await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const jwk = await crypto.subtle.exportKey('jwk', key.publicKey);
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid: 'k1', alg: 'ES256', use: 'sig' };
+}
+export async function idToken(nonce) {
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${text(JSON.stringify({ alg: 'ES256', kid: 'k1' }))}.${text(JSON.stringify({ iss: ISSUER, aud: CLIENT_ID, sub: 'alice', iat: now, exp: now + 600, nonce }))}`;
+  const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.privateKey, new TextEncoder().encode(input));
+  return `${input}.${enc(sig)}`;
+}
+export const tokenBody = (id) => JSON.stringify({ access_token: 'at-' + Math.random(), token_type: 'Bearer', expires_in: 300, id_token: id });
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
