@@ -145,9 +145,10 @@ export class Client {
    * Returns the unsubscribe function.
    */
   on(event, handler) {
+    if (typeof handler !== 'function') throw new PkceWasmError('on(event, handler): handler must be a function', 'invalid_config');
     let id;
     try {
-      id = this.#inner.on(event, (payload) => handler(payload === undefined ? undefined : typed(payload)));
+      id = this.#inner.on(String(event), (payload) => handler(payload === undefined ? undefined : typed(payload)));
     } catch (e) {
       throw typed(e);
     }

@@ -240,6 +240,9 @@ fn config(options: &JsValue) -> Result<Config, Error> {
 }
 
 fn login_options(options: &JsValue) -> Result<LoginOptions, Error> {
+    if !(options.is_undefined() || options.is_null() || options.is_object()) {
+        return Err(Error::InvalidConfig("login options must be an object"));
+    }
     let mut o = LoginOptions::default();
     let app_state = get(options, "appState");
     if !app_state.is_undefined() {
@@ -266,9 +269,8 @@ fn login_options(options: &JsValue) -> Result<LoginOptions, Error> {
                 }
                 let s = match v.as_string() {
                     Some(s) => s,
-                    None if v.as_f64().is_some() || v.as_bool().is_some() => {
-                        String::from(js_sys::JsString::from(v))
-                    }
+                    None if v.as_f64().is_some() || v.as_bool().is_some() => js_string(&v)
+                        .ok_or(Error::InvalidConfig("extraParams: unreadable value"))?,
                     None => return Err(Error::InvalidConfig(
                         "extraParams values must be strings, numbers, booleans or arrays of them",
                     )),
@@ -315,6 +317,22 @@ pub fn create_client(options: JsValue) -> js_sys::Promise {
     })
 }
 
+/// JavaScript's `String(value)`: a number, boolean or URL as text. (A cast to
+/// `JsString` would not convert, and reading it back would throw.)
+fn js_string(value: &JsValue) -> Option<String> {
+    if let Some(s) = value.as_string() {
+        return Some(s);
+    }
+    let to_string: js_sys::Function = Reflect::get(&js_sys::global(), &"String".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    to_string
+        .call1(&JsValue::UNDEFINED, value)
+        .ok()?
+        .as_string()
+}
+
 /// `new Request(input, init)`; a TypeError from the constructor is `invalid_config`.
 fn request_from(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, Error> {
     let init: &web_sys::RequestInit = if init.is_object() {
@@ -326,10 +344,11 @@ fn request_from(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, Err
         Some(url) => web_sys::Request::new_with_str_and_init(&url, init),
         None => match input.dyn_ref::<web_sys::Request>() {
             Some(req) => web_sys::Request::new_with_request_and_init(req, init),
-            None => web_sys::Request::new_with_str_and_init(
-                &String::from(js_sys::JsString::from(input.clone())),
-                init,
-            ),
+            // A URL object (or anything else with a string form), as fetch() accepts.
+            None => match js_string(input) {
+                Some(url) => web_sys::Request::new_with_str_and_init(&url, init),
+                None => return Err(Error::InvalidConfig("fetch: invalid request")),
+            },
         },
     };
     r.map_err(|_| Error::InvalidConfig("fetch: invalid request"))

@@ -84,6 +84,8 @@ pub struct PendingAuthorization {
     pub created_at_ms: u64,
     /// The application's state, as JSON text, handed back after the callback.
     pub app_state: Option<String>,
+    /// The `max_age` sent, if any: the ID token's `auth_time` is then checked (OIDC Core §3.1.3.7 step 13).
+    pub max_age: Option<u64>,
 }
 
 /// True when the space-separated `scope` contains `openid`.
@@ -154,6 +156,12 @@ pub fn authorize_params(
         }
     }
 
+    let max_age = match req.extra_params.iter().find(|(k, _)| k == "max_age") {
+        Some((_, v)) => Some(super::encoding::parse_u64(v).ok_or(Error::InvalidConfig(
+            "max_age must be a non-negative integer (seconds)",
+        ))?),
+        None => None,
+    };
     let verifier = code_verifier.unwrap_or_else(|| CodeVerifier::from_entropy(&entropy.verifier));
     let state = State::new(b64url(&entropy.state));
     let nonce = has_openid(req.scope).then(|| Nonce::new(b64url(&entropy.nonce)));
@@ -186,6 +194,7 @@ pub fn authorize_params(
         redirect_uri: String::from(req.redirect_uri),
         created_at_ms: now_ms,
         app_state,
+        max_age,
     };
     Ok((q, pending))
 }
@@ -452,6 +461,20 @@ mod tests {
                 .code(),
             "par_failed"
         );
+    }
+
+    #[test]
+    fn max_age_is_kept_for_the_auth_time_check() {
+        let extra = vec![("max_age".to_string(), "600".to_string())];
+        let (_, p) = authorize(&req(&extra), &entropy(), None, 0, None).unwrap();
+        assert_eq!(p.max_age, Some(600));
+        let (_, p) = authorize(&req(&[]), &entropy(), None, 0, None).unwrap();
+        assert_eq!(p.max_age, None);
+        let bad = vec![("max_age".to_string(), "soon".to_string())];
+        assert!(matches!(
+            authorize(&req(&bad), &entropy(), None, 0, None),
+            Err(Error::InvalidConfig(_))
+        ));
     }
 
     #[test]

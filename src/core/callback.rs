@@ -202,6 +202,7 @@ mod tests {
             redirect_uri: "https://app/cb".into(),
             created_at_ms: 0,
             app_state: None,
+            max_age: None,
         }
     }
 

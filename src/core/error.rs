@@ -141,6 +141,8 @@ pub enum Error {
     LoginRequired,
     /// A refreshed ID token is for another subject (OIDC Core §12.2).
     IdTokenSubMismatch,
+    /// `max_age` was requested but the ID token's `auth_time` is older (OIDC Core §3.1.3.7 step 13).
+    IdTokenMaxAgeExceeded,
     /// The revocation endpoint answered non-2xx (RFC 7009 §2.2.1).
     RevocationFailed(u16),
     /// DPoP was used but the provider issued a `Bearer` token (RFC 9449 §5).
@@ -221,6 +223,7 @@ impl Error {
             Error::NotAuthenticated => "not_authenticated",
             Error::LoginRequired => "login_required",
             Error::IdTokenSubMismatch => "id_token_sub_mismatch",
+            Error::IdTokenMaxAgeExceeded => "id_token_max_age_exceeded",
             Error::RevocationFailed(_) => "revocation_failed",
             Error::DpopNotBound => "dpop_not_bound",
             Error::DpopKeyUnavailable => "dpop_key_unavailable",
@@ -317,6 +320,7 @@ impl Error {
             Error::NotAuthenticated => "There is no session: log in first.",
             Error::LoginRequired => "The session has ended; the user must log in again.",
             Error::IdTokenSubMismatch => "The refreshed ID token is for another user.",
+            Error::IdTokenMaxAgeExceeded => "The user authenticated longer ago than the requested max_age allows.",
             Error::RevocationFailed(_) => "The provider did not confirm the refresh token's revocation.",
             Error::DpopNotBound => "DPoP was requested but the provider issued a Bearer token.",
             Error::DpopKeyUnavailable => "The DPoP key could not be created, stored or used (IndexedDB or WebCrypto).",
@@ -459,6 +463,7 @@ mod tests {
             Error::ParFailed(500),
             Error::ParRequired,
             Error::ParRequestExpired,
+            Error::IdTokenMaxAgeExceeded,
         ];
         for e in &all {
             match e {
@@ -522,6 +527,7 @@ mod tests {
                 Error::ParFailed(_) => {}
                 Error::ParRequired => {}
                 Error::ParRequestExpired => {}
+                Error::IdTokenMaxAgeExceeded => {}
             }
         }
         all
@@ -547,7 +553,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 60);
+        assert_eq!(seen.len(), 61);
     }
 
     fn provider(code: &str) -> Error {

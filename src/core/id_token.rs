@@ -319,6 +319,8 @@ pub struct ClaimChecks<'a> {
     pub now_s: u64,
     /// Allowed clock skew, seconds.
     pub skew_s: u64,
+    /// The `max_age` the login sent: then `auth_time` is required and must be recent enough.
+    pub max_age: Option<u64>,
 }
 
 /// Validated ID token claims.
@@ -377,6 +379,13 @@ pub fn validate_claims(
     let iat = numeric_date(payload, "iat")?;
     if iat > c.now_s.saturating_add(c.skew_s) {
         return Err(Error::IdTokenIssuedInFuture);
+    }
+    if let Some(max_age) = c.max_age {
+        // OIDC Core §3.1.3.7 step 13: the user authenticated within max_age.
+        let auth_time = numeric_date(payload, "auth_time")?;
+        if auth_time.saturating_add(max_age).saturating_add(c.skew_s) < c.now_s {
+            return Err(Error::IdTokenMaxAgeExceeded);
+        }
     }
     if let Some(expected) = c.nonce {
         if payload.get("nonce").and_then(Value::as_str) != Some(expected) {
@@ -620,6 +629,7 @@ mod tests {
             nonce,
             now_s: 1_000_000,
             skew_s: 60,
+            max_age: None,
         }
     }
 
@@ -652,6 +662,36 @@ mod tests {
         assert!(validate_claims(&v, &s, &checks(Some("n1"))).is_ok());
         let (v, s) = with(&claims("").1, r#""iat":1000000"#, r#""iat":1000050"#);
         assert!(validate_claims(&v, &s, &checks(Some("n1"))).is_ok());
+    }
+
+    #[test]
+    fn max_age_requires_a_recent_auth_time() {
+        let with = |auth_time: Option<u64>| {
+            let extra = auth_time.map_or(String::new(), |t| format!(r#","auth_time":{t}"#));
+            claims(&extra)
+        };
+        let mut c = checks(Some("n1"));
+        c.max_age = Some(300);
+        let (v, s) = with(Some(1_000_000 - 100));
+        assert!(validate_claims(&v, &s, &c).is_ok());
+        let (v, s) = with(Some(1_000_000 - 300 - 60)); // at the edge of max_age + skew
+        assert!(validate_claims(&v, &s, &c).is_ok());
+        let (v, s) = with(Some(1_000_000 - 300 - 61));
+        assert_eq!(
+            validate_claims(&v, &s, &c).unwrap_err(),
+            Error::IdTokenMaxAgeExceeded
+        );
+        let (v, s) = with(None);
+        assert_eq!(
+            validate_claims(&v, &s, &c).unwrap_err(),
+            Error::IdTokenClaimsInvalid,
+            "auth_time is then required"
+        );
+        c.max_age = None;
+        assert!(
+            validate_claims(&v, &s, &c).is_ok(),
+            "not required without max_age"
+        );
     }
 
     #[test]

@@ -176,6 +176,7 @@ mod tests {
                 redirect_uri: "https://app/cb?x=1".into(),
                 created_at_ms: 0,
                 app_state: None,
+                max_age: None,
             },
         };
         let req = code_exchange("https://idp/token", "spa", &cb);

@@ -63,6 +63,11 @@ pub fn encode_record(p: &PendingAuthorization) -> String {
     if let Some(a) = &p.app_state {
         f.pair("as", a);
     }
+    if let Some(m) = p.max_age {
+        let mut v = String::new();
+        push_u64(&mut v, m);
+        f.pair("ma", &v);
+    }
     f.finish()
 }
 
@@ -92,6 +97,10 @@ pub fn decode_record(record: &str) -> Result<PendingAuthorization, Error> {
         redirect_uri,
         created_at_ms,
         app_state: get("as"),
+        max_age: match get("ma") {
+            Some(m) => Some(parse_u64(&m).ok_or(Error::TransactionInvalid)?),
+            None => None,
+        },
     })
 }
 
@@ -213,6 +222,7 @@ mod tests {
             redirect_uri: "https://app/cb?a=1&b=2".into(),
             created_at_ms: t,
             app_state: Some(r#"{"returnTo":"/x?y=1&z=é"}"#.into()),
+            max_age: Some(600),
         }
     }
 
@@ -230,6 +240,7 @@ mod tests {
         assert_eq!(back.redirect_uri, p.redirect_uri);
         assert_eq!(back.created_at_ms, 42);
         assert_eq!(back.app_state, p.app_state);
+        assert_eq!(back.max_age, Some(600));
     }
 
     #[test]

@@ -725,7 +725,10 @@ impl Client {
         )?;
         let nonce = callback.pending.nonce.as_ref().map(|n| n.secret());
         let claims = match &t.id_token {
-            Some(id_token) => Some(self.validate_id_token(id_token.secret(), nonce).await?),
+            Some(id_token) => Some(
+                self.validate_id_token(id_token.secret(), nonce, callback.pending.max_age)
+                    .await?,
+            ),
             None if has_openid(&c.scope) => return Err(Error::IdTokenMissing),
             None => None,
         };
@@ -748,6 +751,7 @@ impl Client {
         &self,
         token: &str,
         nonce: Option<&str>,
+        max_age: Option<u64>,
     ) -> Result<IdTokenClaims, Error> {
         let jws = parse_jws(token, &self.inner.algs)?;
         if let Some(uri) = &self.inner.meta.jwks_uri {
@@ -768,6 +772,7 @@ impl Client {
             nonce,
             now_s: browser::now_ms() / 1000,
             skew_s: self.inner.config.clock_skew_s,
+            max_age,
         };
         validate_claims(&jws.payload, &jws.payload_json, &checks)
     }
@@ -920,7 +925,7 @@ impl Client {
                 let new = Tokens::from_response(t, now, &s.tokens.scope);
                 let claims = match &new.id_token {
                     Some(id) => {
-                        let fresh = self.validate_id_token(id.secret(), None).await?;
+                        let fresh = self.validate_id_token(id.secret(), None, None).await?;
                         if s.claims.as_ref().is_some_and(|old| old.sub != fresh.sub) {
                             return Err(Error::IdTokenSubMismatch);
                         }

@@ -5,6 +5,8 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startDemo } from '../../scripts/lib/demo.mjs';
 import { launch, newPage, signIn, demoState, errorShown, withDiagnostics } from './support.mjs';
 
@@ -13,7 +15,8 @@ let browser;
 const issued = []; // ID tokens the provider issued (before any fault)
 
 before(async () => {
-  demo = await startDemo();
+  const pages = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages');
+  demo = await startDemo({ extraMounts: { '/test/': pages }, extraRedirectPaths: ['/test/'] });
   browser = await launch();
 });
 
@@ -171,6 +174,30 @@ test('after a rejected ID token the user can log in again', async () => {
     await page.click('#login');
     await signIn(page);
     await demoState(page, 'logged-in');
+  });
+  await page.context().close();
+});
+
+async function loginWithMaxAge(page) {
+  await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent('{}')}`);
+  await page.waitForSelector('#status[data-done]');
+  await page.evaluate(() => window.auth.loginWithRedirect({ extraParams: { max_age: 60 } }));
+  await signIn(page);
+  await page.waitForSelector('#status[data-done]');
+  return page.textContent('#status');
+}
+
+test('max_age: auth_time is required and checked (OIDC Core 3.1.3.7 step 13)', async () => {
+  const page = await newPage(browser);
+  await withDiagnostics(page, 'max-age', async () => {
+    assert.equal(await loginWithMaxAge(page), 'in');
+    const claims = await page.evaluate(() => window.auth.getIdTokenClaims());
+    assert.ok(Math.abs(claims.auth_time - Date.now() / 1000) < 120, 'the provider sent a fresh auth_time');
+
+    onIdToken(resign(({ payload }) => (payload.auth_time = now() - 3600)));
+    assert.equal(await loginWithMaxAge(page), 'error:id_token_max_age_exceeded');
+    onIdToken(resign(({ payload }) => delete payload.auth_time));
+    assert.equal(await loginWithMaxAge(page), 'error:id_token_claims_invalid');
   });
   await page.context().close();
 });

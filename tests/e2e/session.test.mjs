@@ -232,7 +232,10 @@ test('fetch: the token goes to the configured API origin only; a 401 invalid_tok
 
       const thirdParty = await page.evaluate((u) => window.auth.fetch(u + '/x').then((r) => r.status), other.origin);
       assert.equal(thirdParty, 200);
-      assert.deepEqual(other.seen.map((r) => r.auth), [null], 'no Authorization header to another origin');
+      // A URL object works too, as with fetch().
+      const viaUrl = await page.evaluate((u) => window.auth.fetch(new URL(u + '/y')).then((r) => r.status), other.origin);
+      assert.equal(viaUrl, 200);
+      assert.deepEqual(other.seen.map((r) => r.auth), [null, null], 'no Authorization header to another origin');
 
       const refreshes = s.refreshes;
       const status = await page.evaluate(
