@@ -10,6 +10,7 @@ use std::cell::RefCell;
 
 use pkce_wasm::core::discovery::ProviderMetadata;
 use pkce_wasm::core::encoding::{b64url, parse_pairs};
+use pkce_wasm::core::session::{decode_session, encode_session};
 use pkce_wasm::core::transaction::{decode_record, TX_PREFIX};
 use pkce_wasm::core::url::split;
 use pkce_wasm::core::Error;
@@ -1075,4 +1076,71 @@ async fn the_module_still_works_after_all_of_it() {
     intact(&c, "fresh client after the catalogue");
     let (_, nonce) = begin(&c).await;
     assert!(!nonce.is_empty());
+}
+
+async fn sleep_ms(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_damaged_session_record_costs_nothing_and_is_repaired() {
+    let k = keys().await;
+    let c = with_session(CacheLocation::SessionStorage, &k).await;
+    let storage = web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap();
+    for garbage in ["v=1&at=&tt=Bearer", "%%%", "v=9", ""] {
+        storage.set_item("pkce-wasm.session.spa", garbage).unwrap();
+        intact(&c, garbage);
+        let repaired = storage.get_item("pkce-wasm.session.spa").unwrap().unwrap();
+        assert!(
+            repaired.contains("at=AT-0"),
+            "storage repaired from the tab's copy"
+        );
+    }
+    no_secret_in_console();
+}
+
+#[wasm_bindgen_test]
+async fn a_restored_session_gets_its_background_refresh() {
+    let k = keys().await;
+    let _first = with_session(CacheLocation::SessionStorage, &k).await;
+    // A reload: a new client finds the session in sessionStorage, due for refresh.
+    let (_, nonce) = begin(&_first).await;
+    let tok = id_token("es-1", "ES256", &claims(&nonce, "alice")).await;
+    routes(&[
+        (TOKEN, &r(200, JSON_CT, &token_body("AT-R", &tok))),
+        (JWKS, &r(200, JSON_CT, &jwks(&[&k.es]))),
+    ]);
+    // The stored access token expired while the page was closed.
+    let storage = web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap();
+    let record = storage.get_item("pkce-wasm.session.spa").unwrap().unwrap();
+    let mut stored = decode_session(&record).unwrap();
+    stored.tokens.expires_at_ms = Some(js_sys::Date::now() as u64 - 1000);
+    storage
+        .set_item("pkce-wasm.session.spa", &encode_session(&stored, true))
+        .unwrap();
+    let mut cfg = config(CacheLocation::SessionStorage);
+    cfg.auto_refresh = true;
+    // Longer than the 3600 s tokens live: must not turn into a refresh loop.
+    cfg.refresh_leeway_ms = 2 * 3600 * 1000;
+    let restored = Client::create(cfg).await.unwrap();
+    sleep_ms(300).await;
+    assert_eq!(
+        hits_of(TOKEN),
+        1,
+        "one timer refresh for the restored session, and no loop"
+    );
+    assert_eq!(restored.tokens().unwrap().access_token.secret(), "AT-R");
 }

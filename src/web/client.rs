@@ -43,6 +43,9 @@ use super::http::{fetch_request, post_form, send, HttpResponse, Outgoing};
 use super::provider;
 use super::storage::{WebStorage, SESSION_STORE};
 
+const PAR_MISSING: &str =
+    "pushedAuthorizationRequests is true but the provider has no pushed_authorization_request_endpoint";
+
 /// Default allowed clock skew for `exp`/`iat`, seconds.
 pub const DEFAULT_CLOCK_SKEW_S: u64 = 60;
 
@@ -337,6 +340,8 @@ impl Client {
         };
         check_request(&client.request(&[]))?;
         if client.inner.config.auto_refresh {
+            // A session restored from web storage gets its timer too.
+            let _ = client.load();
             let weak = Rc::downgrade(&client.inner);
             browser::on_wake(move || wake(&weak));
             client.schedule();
@@ -522,14 +527,22 @@ impl Client {
             return self.inner.memory.borrow().clone();
         };
         match store.get(&self.inner.session_key) {
-            Ok(Some(record)) => {
-                let s = decode_session(&record);
-                if s.is_none() {
-                    let _ = store.remove(&self.inner.session_key);
+            Ok(Some(record)) => match decode_session(&record) {
+                Some(s) => {
+                    self.inner.memory.replace(Some(s.clone()));
+                    Some(s)
                 }
-                self.inner.memory.replace(s.clone());
-                s
-            }
+                // A damaged record (edited, truncated): keep what this tab
+                // has, and repair storage from it rather than lose the session.
+                None => {
+                    let mine = self.inner.memory.borrow().clone();
+                    let _ = match &mine {
+                        Some(s) => store.set(&self.inner.session_key, &encode_session(s, true)),
+                        None => store.remove(&self.inner.session_key),
+                    };
+                    mine
+                }
+            },
             Ok(None) => {
                 self.inner.memory.replace(None);
                 None
@@ -613,22 +626,19 @@ impl Client {
         let verifier = options.code_verifier.map(CodeVerifier::parse).transpose()?;
         let entropy = browser::entropy()?;
         let meta = &self.inner.meta;
-        let par_endpoint = if !cfg!(feature = "par") {
-            if meta.require_pushed_authorization_requests {
-                return Err(Error::ParRequired);
-            }
-            None
+        // Built without the `par` feature, the mode is constantly `Never` and PAR compiles away.
+        let mode = if cfg!(feature = "par") {
+            self.inner.config.par
         } else {
-            match (self.inner.config.par, &meta.pushed_authorization_request_endpoint) {
-            (ParMode::Never, _) if meta.require_pushed_authorization_requests => return Err(Error::ParRequired),
-            (ParMode::Never, _) | (ParMode::Auto, None) => None,
-            (ParMode::Always, None) => {
-                return Err(Error::InvalidConfig(
-                    "pushedAuthorizationRequests is true but the provider has no pushed_authorization_request_endpoint",
-                ))
+            ParMode::Never
+        };
+        let par_endpoint = match (mode, &meta.pushed_authorization_request_endpoint) {
+            (ParMode::Never, _) if meta.require_pushed_authorization_requests => {
+                return Err(Error::ParRequired)
             }
+            (ParMode::Never, _) | (ParMode::Auto, None) => None,
+            (ParMode::Always, None) => return Err(Error::InvalidConfig(PAR_MISSING)),
             (_, Some(endpoint)) => Some(endpoint.clone()),
-        }
         };
         #[cfg(feature = "dpop")]
         let jkt = self.dpop_key().await?.map(|k| k.jwk.thumbprint());
@@ -970,8 +980,12 @@ impl Client {
         let (Some(exp), Some(_)) = (s.tokens.expires_at_ms, &s.tokens.refresh_token) else {
             return;
         };
-        let due = exp.saturating_sub(self.inner.config.refresh_leeway_ms);
-        let delay = due.saturating_sub(browser::now_ms()).min(i32::MAX as u64) as i32;
+        // Lead by the leeway, but never by more than half the remaining
+        // lifetime: a leeway longer than the tokens live would otherwise make
+        // every refresh due at once again, in a tight loop against the provider.
+        let remaining = exp.saturating_sub(browser::now_ms());
+        let lead = self.inner.config.refresh_leeway_ms.min(remaining / 2);
+        let delay = remaining.saturating_sub(lead).min(i32::MAX as u64) as i32;
         let weak = Rc::downgrade(&self.inner);
         self.inner
             .timer
