@@ -39,6 +39,15 @@ export function init(moduleOrPath) {
   return loading;
 }
 
+/** Runs `f` (sync or async) and gives any failure the PkceWasmError class, as a rejection. */
+const guard = async (f) => {
+  try {
+    return await f();
+  } catch (e) {
+    throw typed(e);
+  }
+};
+
 const here = () => (typeof location === 'undefined' ? undefined : location.href);
 
 /** A PKCE client; make one with createClient(). */
@@ -49,21 +58,13 @@ export class Client {
   }
 
   /** Starts a login and resolves to the authorization URL without navigating. */
-  async authorizeUrl(options = {}) {
-    try {
-      return await this.#inner.authorizeUrl(options);
-    } catch (e) {
-      throw typed(e);
-    }
+  authorizeUrl(options = {}) {
+    return guard(() => this.#inner.authorizeUrl(options));
   }
 
   /** Starts a login (pushing the request first with PAR) and redirects the page to the provider. */
-  async loginWithRedirect(options = {}) {
-    try {
-      await this.#inner.loginWithRedirect(options);
-    } catch (e) {
-      throw typed(e);
-    }
+  loginWithRedirect(options = {}) {
+    return guard(() => this.#inner.loginWithRedirect(options));
   }
 
   /** True when the URL (default: the current page) carries an authorization response. */
@@ -72,12 +73,8 @@ export class Client {
   }
 
   /** Handles the redirect back: resolves to { appState, tokens, claims? }. */
-  async handleRedirectCallback(url = here()) {
-    try {
-      return await this.#inner.handleRedirectCallback(String(url));
-    } catch (e) {
-      throw typed(e);
-    }
+  handleRedirectCallback(url = here()) {
+    return guard(() => this.#inner.handleRedirectCallback(String(url)));
   }
 
   /** The validated ID token claims of the current session, or undefined. */
@@ -86,21 +83,13 @@ export class Client {
   }
 
   /** UserInfo claims; their `sub` must equal the ID token's. */
-  async getUserInfo() {
-    try {
-      return await this.#inner.getUserInfo();
-    } catch (e) {
-      throw typed(e);
-    }
+  getUserInfo() {
+    return guard(() => this.#inner.getUserInfo());
   }
 
   /** A valid access token, refreshed when it expires within the leeway. `{ forceRefresh }`. */
-  async getAccessToken(options = {}) {
-    try {
-      return await this.#inner.getAccessToken(options);
-    } catch (e) {
-      throw typed(e);
-    }
+  getAccessToken(options = {}) {
+    return guard(() => this.#inner.getAccessToken(options));
   }
 
   /** The current tokens `{ accessToken, tokenType, expiresAt, refreshToken?, idToken?, scope }`, or undefined. */
@@ -114,30 +103,18 @@ export class Client {
   }
 
   /** The validated ID token claims; `{ userInfo: true }` merges in UserInfo. */
-  async getUser(options = {}) {
-    try {
-      return await this.#inner.getUser(options);
-    } catch (e) {
-      throw typed(e);
-    }
+  getUser(options = {}) {
+    return guard(() => this.#inner.getUser(options));
   }
 
   /** Ends the session: `{ returnTo, localOnly }`. */
-  async logout(options = {}) {
-    try {
-      await this.#inner.logout(options);
-    } catch (e) {
-      throw typed(e);
-    }
+  logout(options = {}) {
+    return guard(() => this.#inner.logout(options));
   }
 
   /** fetch() that attaches the access token for the configured API origins only. */
-  async fetch(input, init) {
-    try {
-      return await this.#inner.fetch(input, init);
-    } catch (e) {
-      throw typed(e);
-    }
+  fetch(input, init) {
+    return guard(() => this.#inner.fetch(input, init));
   }
 
   /**
@@ -162,9 +139,5 @@ export class Client {
  */
 export async function createClient(options) {
   await init();
-  try {
-    return new Client(await createWasmClient(options));
-  } catch (e) {
-    throw typed(e);
-  }
+  return new Client(await guard(() => createWasmClient(options)));
 }

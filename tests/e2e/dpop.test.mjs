@@ -6,14 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jwtVerify, EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, generateKeyPair, exportJWK, SignJWT } from 'jose';
-import { startDemo } from '../../scripts/lib/demo.mjs';
 import { listen, close } from '../../scripts/lib/net.mjs';
-import { launch, newPage, signIn, withDiagnostics } from './support.mjs';
-
-const pages = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages');
+import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
 let demo;
 let browser;
 let rs;
@@ -74,7 +69,7 @@ async function resourceServer(appOrigin, idp) {
 }
 
 before(async () => {
-  demo = await startDemo({ extraMounts: { '/test/': pages }, extraRedirectPaths: ['/test/'] });
+  demo = await startTestDemo();
   rs = await resourceServer(demo.origin, demo);
   browser = await launch();
 });

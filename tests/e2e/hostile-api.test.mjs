@@ -3,17 +3,13 @@
 // wasm trap), and afterwards the same module must still log in.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startDemo } from '../../scripts/lib/demo.mjs';
-import { launch, newPage, signIn, withDiagnostics } from './support.mjs';
+import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
 
 let demo;
 let browser;
 
 before(async () => {
-  const pages = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages');
-  demo = await startDemo({ extraMounts: { '/test/': pages }, extraRedirectPaths: ['/test/'] });
+  demo = await startTestDemo();
   browser = await launch();
 });
 

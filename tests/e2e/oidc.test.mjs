@@ -5,18 +5,14 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startDemo } from '../../scripts/lib/demo.mjs';
-import { launch, newPage, signIn, demoState, errorShown, withDiagnostics } from './support.mjs';
+import { launch, newPage, signIn, demoState, errorShown, withDiagnostics, startTestDemo } from './support.mjs';
 
 let demo;
 let browser;
 const issued = []; // ID tokens the provider issued (before any fault)
 
 before(async () => {
-  const pages = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages');
-  demo = await startDemo({ extraMounts: { '/test/': pages }, extraRedirectPaths: ['/test/'] });
+  demo = await startTestDemo();
   browser = await launch();
 });
 

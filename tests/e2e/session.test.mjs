@@ -4,13 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startDemo } from '../../scripts/lib/demo.mjs';
 import { listen, close } from '../../scripts/lib/net.mjs';
-import { launch, newPage, signIn, withDiagnostics } from './support.mjs';
-
-const pages = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages');
+import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
 const RACE_ITERATIONS = 50;
 
 let demo; // access tokens live 120 s
@@ -19,7 +14,7 @@ let browser;
 const stats = new Map(); // demo → { refreshes, grantErrors }
 
 async function start(accessTokenTtl) {
-  const d = await startDemo({ accessTokenTtl, extraMounts: { '/test/': pages }, extraRedirectPaths: ['/test/'] });
+  const d = await startTestDemo({ accessTokenTtl });
   const s = { refreshes: 0, grantErrors: [] };
   d.idp.provider.on('grant.success', (ctx) => {
     if (ctx.oidc.params.grant_type === 'refresh_token') s.refreshes++;

@@ -1,6 +1,16 @@
 // Shared end-to-end helpers: real Debian Chromium via playwright-core.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDemo } from '../../scripts/lib/demo.mjs';
+
+const pages = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages');
+
+/** The demo plus the bare test page (`/test/`, a registered redirect URI), for tests that drive the SDK directly. */
+export function startTestDemo(options = {}) {
+  return startDemo({ ...options, extraMounts: { '/test/': pages, ...options.extraMounts }, extraRedirectPaths: ['/test/', ...(options.extraRedirectPaths ?? [])] });
+}
 
 const CHROMIUM_ARGS = [
   '--headless',
