@@ -2,6 +2,9 @@
 // / brotli. It reports; it does not assert (the budget is tracked in the README).
 // `npm run size -- --features` also builds the crate without DPoP, without PAR
 // and without both, to show what each feature costs (wasm + JS, gzip).
+// `npm run size -- --floor` builds bench/floor: src/core alone behind a plain
+// C ABI (no bindings, no async, no browser layer, no JS), the floor under any
+// wasm SDK that keeps these checks in Rust.
 import fs from 'node:fs';
 import os from 'node:os';
 import zlib from 'node:zlib';
@@ -66,4 +69,17 @@ if (process.argv.includes('--features')) {
     console.log(`${name.padEnd(34)}${kb(results[name])}  (the feature costs ${kb(m.total.gzip - results[name]).trim()})`);
   }
   fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+if (process.argv.includes('--floor')) {
+  const env = { ...process.env, PATH: `${os.homedir()}/.cargo/bin:${process.env.PATH}`, CARGO_TARGET_DIR: path.join(root, 'target/floor') };
+  execFileSync('cargo', ['build', '--quiet', '--release', '--target', 'wasm32-unknown-unknown'], { cwd: path.join(root, 'bench/floor'), env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const built = path.join(root, 'target/floor/wasm32-unknown-unknown/release/pkce_wasm_floor.wasm');
+  const opt = path.join(root, 'target/floor/floor.wasm');
+  execFileSync(path.join(root, 'node_modules/.bin/wasm-opt'), ['-Oz', '--converge', '--strip-debug', '--strip-producers', '--strip-target-features',
+    '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals', built, '-o', opt]);
+  const f = sizes(fs.readFileSync(opt));
+  console.log(`\nfloor: src/core alone, C ABI, no bindings/async/browser layer/JS (bench/floor)`);
+  console.log(`${'core-only wasm'.padEnd(34)}${kb(f.raw)}${kb(f.gzip)}${kb(f.brotli)}`);
+  console.log(`${'share of the SDK total (gzip)'.padEnd(34)}${(100 * f.gzip / m.total.gzip).toFixed(1).padStart(10)} %`);
 }

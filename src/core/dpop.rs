@@ -63,7 +63,7 @@ pub fn ath(access_token: &str) -> String {
 /// the scheme and host lowercased.
 pub fn htu(url: &str) -> String {
     let (base, _, _) = split(url);
-    match base.find("://") {
+    match super::encoding::find_str(base, "://") {
         Some(i) => {
             let rest = base.get(i + 3..).unwrap_or("");
             let host_end = rest.find('/').unwrap_or(rest.len());
@@ -145,7 +145,8 @@ pub fn retry_nonce<'a>(
         400 => oauth_error == Some("use_dpop_nonce"),
         401 => www_authenticate.is_some_and(|w| {
             let w = w.to_ascii_lowercase();
-            w.trim_start().starts_with("dpop") && w.contains("use_dpop_nonce")
+            w.trim_start().starts_with("dpop")
+                && super::encoding::find_str(&w, "use_dpop_nonce").is_some()
         }),
         _ => false,
     };

@@ -195,9 +195,39 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     Some(n)
 }
 
+/// The byte offset of the first `needle` in `hay`. `str::find`/`contains`
+/// with a string pattern would link core's two-way searcher, whose panic path
+/// pulls in `core::fmt` (about 6 kB of wasm); the inputs here are short.
+pub fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let n = needle.as_bytes();
+    if n.is_empty() {
+        return Some(0);
+    }
+    hay.as_bytes().windows(n.len()).position(|w| w == n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_str_matches_str_find() {
+        for (hay, needle) in [
+            ("https://a/b", "://"),
+            ("abc", ""),
+            ("", "a"),
+            ("aaab", "aab"),
+            ("dpop error=\"use_dpop_nonce\"", "use_dpop_nonce"),
+            ("x", "xy"),
+            ("é://ü", "://"),
+        ] {
+            assert_eq!(
+                find_str(hay, needle),
+                hay.find(needle),
+                "{hay:?} {needle:?}"
+            );
+        }
+    }
 
     #[test]
     fn encodes_spaces_unicode_and_reserved() {

@@ -2,7 +2,7 @@
 //! record, and the requests that keep or end it — refresh (RFC 6749 §6),
 //! revocation (RFC 7009), RP-initiated logout (OIDC RP-Initiated Logout 1.0).
 
-use super::encoding::{parse_pairs, parse_u64, push_u64, FormBuilder};
+use super::encoding::{find_str, parse_pairs, parse_u64, push_u64, FormBuilder};
 use super::id_token::IdTokenClaims;
 use super::json::{self, Value};
 use super::secret::{AccessToken, IdToken, RefreshToken};
@@ -198,7 +198,8 @@ pub fn is_invalid_token_challenge(www_authenticate: &str) -> bool {
     let lower = www_authenticate.to_ascii_lowercase();
     let scheme = lower.trim_start();
     (scheme.starts_with("bearer") || scheme.starts_with("dpop"))
-        && (lower.contains("error=\"invalid_token\"") || lower.contains("error=invalid_token"))
+        && (find_str(&lower, "error=\"invalid_token\"").is_some()
+            || find_str(&lower, "error=invalid_token").is_some())
 }
 
 #[cfg(test)]
