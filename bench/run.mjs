@@ -20,7 +20,9 @@ import { launch } from '../tests/e2e/support.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const SDKS = ['pkce-wasm', 'oauth4webapi', 'oidc-client-ts', 'auth0-spa-js'];
+const ALL_SDKS = ['pkce-wasm', 'oauth4webapi', 'oidc-client-ts', 'auth0-spa-js'];
+// BENCH_SDKS=pkce-wasm,oauth4webapi: a quick trial with fewer SDKs (use with BENCH_REPORT).
+const SDKS = process.env.BENCH_SDKS ? ALL_SDKS.filter((s) => process.env.BENCH_SDKS.split(',').includes(s)) : ALL_SDKS;
 const MICRO = Number(process.env.BENCH_MICRO ?? 200);
 const MICRO_SDKS = ['pkce-wasm', 'oauth4webapi']; // the others expose no separate steps
 const out = path.join(here, 'out');
@@ -96,12 +98,37 @@ async function once(sdk, throttle) {
     if (mark.origin !== undefined && marks.origin !== undefined) return; // the app page's, not the provider's
     Object.assign(marks, mark);
   });
-  await page.addInitScript(() => {
+  const trace = { start: {}, callback: {} };
+  page.on('console', (m) => {
+    const text = m.text();
+    if (!text.startsWith('__trace ')) return;
+    const t = JSON.parse(text.slice(8));
+    trace[t.page][t.step] ??= { start: t.start, end: t.end };
+  });
+  await page.addInitScript((prefix) => {
     const report = (o) => console.log('__mark ' + JSON.stringify(o));
+    // The waterfall of the app's own pages: which request or step ran when (ms from page start).
+    if (location.pathname.startsWith(prefix)) {
+      const pageKind = location.search === '' ? 'start' : 'callback';
+      const step = (name) =>
+        /\/app\.js$/.test(name) ? 'app.js' : /config\.json$/.test(name) ? 'config.json' : /\.wasm$/.test(name) ? 'wasm download'
+          : /openid-configuration$/.test(name) ? 'discovery' : /\/token$/.test(name) ? 'token request' : /jwks/.test(name) ? 'JWKS' : null;
+      const trace = (s, start, end) => console.log('__trace ' + JSON.stringify({ page: pageKind, step: s, start, end }));
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (step(e.name)) trace(step(e.name), e.startTime, e.responseEnd);
+      }).observe({ type: 'resource', buffered: true });
+      for (const f of ['instantiateStreaming', 'instantiate']) {
+        const orig = WebAssembly[f];
+        WebAssembly[f] = function (...args) {
+          const t0 = performance.now();
+          return orig.apply(this, args).then((r) => (trace('wasm compile + instantiate', t0, performance.now()), r));
+        };
+      }
+    }
     if (location.search === '') report({ origin: performance.timeOrigin });
     window.__done = (token) => report({ tokens: performance.now(), ok: typeof token === 'string' && token.length > 0 });
     window.addEventListener('unhandledrejection', (e) => report({ error: String((e.reason && (e.reason.code || e.reason.message)) || e.reason) }));
-  });
+  }, `/${sdk}/`);
   page.on('request', (r) => {
     if (!r.isNavigationRequest()) return;
     // The first navigation to the authorization endpoint: wall clock, like timeOrigin.
@@ -120,7 +147,10 @@ async function once(sdk, throttle) {
     const deadline = Date.now() + 30000;
     while (marks.tokens === undefined && marks.error === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (marks.error || !marks.ok) throw new Error(`${sdk}: ${marks.error ?? 'no tokens'}`);
-    return { start: marks.authorize - marks.origin, callback: marks.tokens };
+    await new Promise((r) => setTimeout(r, 50)); // the last resource entries
+    trace.start['authorization request'] = { start: marks.authorize - marks.origin };
+    trace.callback.tokens = { start: marks.tokens };
+    return { start: marks.authorize - marks.origin, callback: marks.tokens, trace };
   } finally {
     await context.close();
   }
@@ -131,14 +161,16 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.round((p / 100) * (s.length - 1))))];
 };
 const timing = {};
+const waterfall = {};
 for (const throttle of [1, 4]) {
-  const samples = Object.fromEntries(SDKS.map((s) => [s, { start: [], callback: [] }]));
+  const samples = Object.fromEntries(SDKS.map((s) => [s, { start: [], callback: [], traces: [] }]));
   for (let i = 0; i < RUNS; i++) {
     const order = i % 2 ? [...SDKS].reverse() : SDKS; // interleaved, alternating order
     for (const sdk of order) {
       const r = await once(sdk, throttle);
       samples[sdk].start.push(r.start);
       samples[sdk].callback.push(r.callback);
+      samples[sdk].traces.push(r.trace);
     }
     process.stdout.write(`\rthrottle ${throttle}x: ${i + 1}/${RUNS}`);
   }
@@ -146,6 +178,18 @@ for (const throttle of [1, 4]) {
   timing[throttle] = Object.fromEntries(
     SDKS.map((s) => [s, Object.fromEntries(['start', 'callback'].map((k) => [k, { p10: pct(samples[s][k], 10), median: pct(samples[s][k], 50), p90: pct(samples[s][k], 90) }]))]),
   );
+  // The waterfall: per page and step, the median start and end over the runs that had the step.
+  waterfall[throttle] = Object.fromEntries(SDKS.map((s) => {
+    const w = { start: {}, callback: {} };
+    for (const pageKind of ['start', 'callback']) {
+      for (const step of new Set(samples[s].traces.flatMap((t) => Object.keys(t[pageKind])))) {
+        const got = samples[s].traces.map((t) => t[pageKind][step]).filter(Boolean);
+        const ends = got.map((g) => g.end).filter((e) => e !== undefined);
+        w[pageKind][step] = { start: pct(got.map((g) => g.start), 50), end: ends.length ? pct(ends, 50) : undefined };
+      }
+    }
+    return [s, w];
+  }));
 }
 
 // ---- 3. micro-benchmarks -------------------------------------------------------
@@ -185,6 +229,24 @@ for (const throttle of [1, 4]) {
   for (const s of SDKS) {
     const cell = (k) => `${ms(t[s][k].median)} (${ms(t[s][k].p10)}–${ms(t[s][k].p90)})`;
     md += `| ${s} | ${cell('start')} | ${(t[s].start.median / bestPeer('start')).toFixed(2)} | ${cell('callback')} | ${(t[s].callback.median / bestPeer('callback')).toFixed(2)} |\n`;
+  }
+}
+const STEPS = {
+  start: ['app.js', 'config.json', 'wasm download', 'wasm compile + instantiate', 'discovery', 'authorization request'],
+  callback: ['app.js', 'config.json', 'wasm download', 'wasm compile + instantiate', 'discovery', 'token request', 'JWKS', 'tokens'],
+};
+for (const throttle of [1, 4]) {
+  md += `\n## Where the time goes, ${throttle}x CPU: median ms from each page's start (start–end of each request or step)\n\n`;
+  md += `| page | step | ${SDKS.join(' | ')} |\n|---|---|${SDKS.map(() => '---:').join('|')}|\n`;
+  for (const pageKind of ['start', 'callback']) {
+    for (const step of STEPS[pageKind]) {
+      const cells = SDKS.map((s) => {
+        const v = waterfall[throttle][s][pageKind][step];
+        if (!v) return '–';
+        return v.end === undefined ? ms(v.start) : `${ms(v.start)}–${ms(v.end)}`;
+      });
+      md += `| ${pageKind === 'start' ? 'login page' : 'callback page'} | ${step} | ${cells.join(' | ')} |\n`;
+    }
   }
 }
 md += `\n## Micro-benchmarks in the page, network stubbed (${MICRO} iterations in batches of 10, median ms per iteration, 1x)\n\n| SDK | PKCE pair + authorize URL | callback + token response + ID token validation |\n|---|---:|---:|\n`;

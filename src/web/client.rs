@@ -18,7 +18,8 @@ use crate::core::dpop::retry_nonce;
 #[cfg(feature = "dpop")]
 use crate::core::dpop::ProofClaims;
 use crate::core::id_token::{
-    allowed_algs, parse_jws, select_key, validate_claims, Alg, ClaimChecks, IdTokenClaims, ALL_ALGS,
+    allowed_algs, parse_jws, select_key, validate_claims, Alg, ClaimChecks, IdTokenClaims, Jwk,
+    ALL_ALGS,
 };
 use crate::core::json::{self, Value};
 use crate::core::secret::{AccessToken, CodeVerifier};
@@ -723,9 +724,20 @@ impl Client {
                 .authorization_response_iss_parameter_supported,
         )?;
         let request = code_exchange(&self.inner.meta.token_endpoint, &c.client_id, &callback);
-        let answer = self
-            .call("POST", &request.url, Some(&request.body), None)
-            .await?;
+        // The key set is fetched while the code is exchanged, not after: the
+        // ID token needs it, and the token request's errors still come first.
+        let jwks_uri = self.inner.meta.jwks_uri.as_deref();
+        let (answer, keys) = browser::join(
+            self.call("POST", &request.url, Some(&request.body), None),
+            async {
+                match jwks_uri.filter(|_| has_openid(&c.scope)) {
+                    Some(uri) => Some(provider::jwks(uri, false, c.timeout_ms).await),
+                    None => None,
+                }
+            },
+        )
+        .await;
+        let answer = answer?;
         let issued_at = browser::now_ms();
         let t = parse_token_response(
             answer.status,
@@ -736,7 +748,7 @@ impl Client {
         let nonce = callback.pending.nonce.as_ref().map(|n| n.secret());
         let claims = match &t.id_token {
             Some(id_token) => Some(
-                self.validate_id_token(id_token.secret(), nonce, callback.pending.max_age)
+                self.validate_id_token(id_token.secret(), nonce, callback.pending.max_age, keys)
                     .await?,
             ),
             None if has_openid(&c.scope) => return Err(Error::IdTokenMissing),
@@ -762,10 +774,14 @@ impl Client {
         token: &str,
         nonce: Option<&str>,
         max_age: Option<u64>,
+        prefetched: Option<Result<Rc<Vec<Jwk>>, Error>>,
     ) -> Result<IdTokenClaims, Error> {
         let jws = parse_jws(token, &self.inner.algs)?;
         if let Some(uri) = &self.inner.meta.jwks_uri {
-            let mut keys = provider::jwks(uri, false, self.inner.config.timeout_ms).await?;
+            let mut keys = match prefetched {
+                Some(keys) => keys?,
+                None => provider::jwks(uri, false, self.inner.config.timeout_ms).await?,
+            };
             if select_key(&keys, jws.alg, jws.kid.as_deref()) == Err(Error::JwksKeyNotFound) {
                 keys = provider::jwks(uri, true, self.inner.config.timeout_ms).await?;
             }
@@ -935,7 +951,9 @@ impl Client {
                 let new = Tokens::from_response(t, now, &s.tokens.scope);
                 let claims = match &new.id_token {
                     Some(id) => {
-                        let fresh = self.validate_id_token(id.secret(), None, None).await?;
+                        let fresh = self
+                            .validate_id_token(id.secret(), None, None, None)
+                            .await?;
                         if s.claims.as_ref().is_some_and(|old| old.sub != fresh.sub) {
                             return Err(Error::IdTokenSubMismatch);
                         }

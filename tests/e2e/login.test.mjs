@@ -9,11 +9,17 @@ let demo;
 let browser;
 const tokenPosts = []; // every POST the provider's token endpoint received
 const tokenBodies = []; // the token endpoint's answers, to prove nothing leaks
+const jwksGets = []; // when the provider's JWKS was asked for
+let tokenDelayMs = 0; // holds the token endpoint's answer back
 
 before(async () => {
   demo = await startDemo({
     hook: async (ctx) => {
-      if (ctx.method === 'POST' && ctx.path === '/token') tokenPosts.push(Date.now());
+      if (ctx.method === 'POST' && ctx.path === '/token') {
+        tokenPosts.push(Date.now());
+        if (tokenDelayMs) await new Promise((r) => setTimeout(r, tokenDelayMs));
+      }
+      if (ctx.method === 'GET' && demo && ctx.path === new URL(demo.meta.jwks_uri).pathname) jwksGets.push(Date.now());
       return false;
     },
   });
@@ -87,6 +93,26 @@ test('full login: tokens, ID token claims, clean URL, userinfo through the beare
     const visible = await page.textContent('body');
     assert.ok(!visible.includes(body.access_token) && !visible.includes(body.refresh_token), 'tokens not shown in full');
   });
+  await page.context().close();
+});
+
+test('the callback fetches the JWKS while the code is exchanged, not after', async () => {
+  const page = await newPage(browser);
+  tokenDelayMs = 800;
+  try {
+    await withDiagnostics(page, 'jwks-concurrent', async () => {
+      const posts = tokenPosts.length;
+      const gets = jwksGets.length;
+      await loginThroughDemo(page);
+      await demoState(page, 'logged-in');
+      assert.equal(tokenPosts.length, posts + 1);
+      assert.equal(jwksGets.length, gets + 1, 'one JWKS request');
+      const [post, get] = [tokenPosts.at(-1), jwksGets.at(-1)];
+      assert.ok(get - post < tokenDelayMs, `JWKS asked ${get - post} ms after the token request, while its answer was held ${tokenDelayMs} ms`);
+    });
+  } finally {
+    tokenDelayMs = 0;
+  }
   await page.context().close();
 });
 
