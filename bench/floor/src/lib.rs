@@ -6,12 +6,14 @@
 #![allow(clippy::missing_safety_doc)]
 
 #[path = "../../../src/core/mod.rs"]
-#[allow(dead_code, missing_docs, unused_imports)]
+#[allow(dead_code, missing_docs, unused_imports, clippy::enum_variant_names)]
 mod core;
 
 use crate::core::secret::CodeVerifier;
 use crate::core::transaction::MemoryStore;
-use crate::core::{authorize as az, discovery, dpop, encoding, id_token as idt, session as ss, token};
+use crate::core::{
+    authorize as az, discovery, dpop, encoding, id_token as idt, session as ss, token,
+};
 use crate::core::{
     clean_callback_url, code_exchange, is_callback, parse_callback, parse_token_response,
     AuthorizeRequest, Entropy, Error, ResponseMode, Store, Transactions,
@@ -39,7 +41,10 @@ fn fail(e: &Error) {
 fn input<'a>(p: *const u8, n: usize) -> Vec<&'a str> {
     // SAFETY: the host passes a buffer it obtained from `alloc`.
     let bytes = unsafe { ::core::slice::from_raw_parts(p, n) };
-    ::core::str::from_utf8(bytes).unwrap_or("").split('\0').collect()
+    ::core::str::from_utf8(bytes)
+        .unwrap_or("")
+        .split('\0')
+        .collect()
 }
 
 fn arg<'a>(a: &[&'a str], i: usize) -> &'a str {
@@ -93,9 +98,19 @@ pub extern "C" fn login(p: *const u8, n: usize) {
     for (slot, b) in e.iter_mut().zip(arg(&a, 7).bytes()) {
         *slot = b;
     }
-    let entropy = Entropy { verifier: e, state: e, nonce: e };
+    let entropy = Entropy {
+        verifier: e,
+        state: e,
+        nonce: e,
+    };
     let tx = Transactions::new(MemoryStore::default(), 600_000);
-    match az::authorize(&req, &entropy, None, num(arg(&a, 8)), Some(arg(&a, 9).into())) {
+    match az::authorize(
+        &req,
+        &entropy,
+        None,
+        num(arg(&a, 8)),
+        Some(arg(&a, 9).into()),
+    ) {
         Ok((url, pending)) => {
             out(&url);
             if let Err(e) = tx.begin(&pending, num(arg(&a, 8))) {
@@ -109,7 +124,11 @@ pub extern "C" fn login(p: *const u8, n: usize) {
         Ok((params, _)) => {
             out(&az::par_request(arg(&a, 11), &params).body);
             match az::parse_par_response(num(arg(&a, 12)) as u16, Some(arg(&a, 13)), arg(&a, 14)) {
-                Ok(r) => out(&az::par_redirect_url(arg(&a, 0), arg(&a, 1), &r.request_uri)),
+                Ok(r) => out(&az::par_redirect_url(
+                    arg(&a, 0),
+                    arg(&a, 1),
+                    &r.request_uri,
+                )),
                 Err(e) => fail(&e),
             }
         }
@@ -131,7 +150,9 @@ pub extern "C" fn discover(p: *const u8, n: usize) {
         Ok(k) => k,
         Err(e) => return fail(&e),
     };
-    let Some(alg) = idt::Alg::parse(arg(&a, 5)) else { return };
+    let Some(alg) = idt::Alg::parse(arg(&a, 5)) else {
+        return;
+    };
     match idt::select_key(&keys, alg, Some(arg(&a, 6))) {
         Ok(k) => {
             for (name, value) in k.public_members() {
@@ -177,7 +198,11 @@ pub extern "C" fn callback(p: *const u8, n: usize) {
         Err(e) => return fail(&e),
     };
     let algs = idt::allowed_algs(&[arg(&a, 13).into()]);
-    let id_token = t.id_token.as_ref().map(|t| String::from(t.secret())).unwrap_or_default();
+    let id_token = t
+        .id_token
+        .as_ref()
+        .map(|t| String::from(t.secret()))
+        .unwrap_or_default();
     let jws = match idt::parse_jws(&id_token, &algs) {
         Ok(j) => j,
         Err(e) => return fail(&e),
@@ -201,13 +226,21 @@ pub extern "C" fn callback(p: *const u8, n: usize) {
     };
     let record = ss::encode_session(&session, true);
     out(&record);
-    let Some(restored) = ss::decode_session(&record) else { return };
+    let Some(restored) = ss::decode_session(&record) else {
+        return;
+    };
     if let Some(rt) = &restored.tokens.refresh_token {
         out(&ss::refresh_request(endpoint, client_id, rt).body);
         out(&ss::revocation_request(endpoint, client_id, rt).body);
     }
     let hint = restored.tokens.id_token.as_ref();
-    out(&ss::end_session_url(endpoint, client_id, hint, Some(arg(&a, 15)), arg(&a, 16)));
+    out(&ss::end_session_url(
+        endpoint,
+        client_id,
+        hint,
+        Some(arg(&a, 15)),
+        arg(&a, 16),
+    ));
     if ss::needs_refresh(restored.tokens.expires_at_ms, now, 60_000) {
         out("refresh");
     }
@@ -221,7 +254,10 @@ pub extern "C" fn callback(p: *const u8, n: usize) {
 #[no_mangle]
 pub extern "C" fn proof(p: *const u8, n: usize) {
     let a = input(p, n);
-    let key = dpop::PublicJwk { x: arg(&a, 0).into(), y: arg(&a, 1).into() };
+    let key = dpop::PublicJwk {
+        x: arg(&a, 0).into(),
+        y: arg(&a, 1).into(),
+    };
     out(&key.thumbprint());
     let claims = dpop::ProofClaims {
         htm: arg(&a, 2),
@@ -235,7 +271,13 @@ pub extern "C" fn proof(p: *const u8, n: usize) {
     out(&dpop::finish_proof(&input, arg(&a, 8).as_bytes()));
     let oauth_error = token::oauth_error_code(Some(arg(&a, 11)), arg(&a, 12));
     let status = num(arg(&a, 10)) as u16;
-    if let Some(n) = dpop::retry_nonce(num(arg(&a, 9)) as u8, status, oauth_error.as_deref(), Some(arg(&a, 13)), Some(arg(&a, 14))) {
+    if let Some(n) = dpop::retry_nonce(
+        num(arg(&a, 9)) as u8,
+        status,
+        oauth_error.as_deref(),
+        Some(arg(&a, 13)),
+        Some(arg(&a, 14)),
+    ) {
         out(n);
     }
 }
