@@ -159,14 +159,16 @@ impl CallbackResponse {
 pub fn clean_callback_url(url: &str, mode: ResponseMode) -> Option<String> {
     let (base, query, fragment) = split(url);
     let target = component(url, mode)?;
-    let kept: Vec<&str> = target
-        .split('&')
-        .filter(|seg| {
-            let key = seg.split('=').next().unwrap_or("");
-            !seg.is_empty() && !CLEANED_PARAMS.contains(&key)
-        })
-        .collect();
-    let cleaned = kept.join("&");
+    let mut cleaned = String::new();
+    for seg in target.split('&') {
+        let key = seg.split('=').next().unwrap_or("");
+        if !seg.is_empty() && !CLEANED_PARAMS.contains(&key) {
+            if !cleaned.is_empty() {
+                cleaned.push('&');
+            }
+            cleaned.push_str(seg);
+        }
+    }
     if cleaned.len() == target.len() {
         return None;
     }
