@@ -191,7 +191,7 @@ export class Client {
    * Ends the session: clears it, revokes the refresh token (RFC 7009), then
    * RP-initiated logout unless `localOnly`.
    */
-  logout(options?: { returnTo?: string; localOnly?: boolean }): Promise<void>;
+  logout(options?: { returnTo?: string | URL; localOnly?: boolean }): Promise<void>;
   /**
    * `fetch` with `Authorization: Bearer` for the configured `apiOrigins` only;
    * a 401 with `error="invalid_token"` refreshes once and retries.

@@ -59,6 +59,14 @@ fn string(obj: &JsValue, key: &str, problem: &'static str) -> Result<String, Err
     opt_string(obj, key, problem)?.ok_or(Error::InvalidConfig(problem))
 }
 
+fn opt_bool(obj: &JsValue, key: &str, problem: &'static str) -> Result<Option<bool>, Error> {
+    let v = get(obj, key);
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    v.as_bool().map(Some).ok_or(Error::InvalidConfig(problem))
+}
+
 fn seconds(
     options: &JsValue,
     key: &str,
@@ -181,23 +189,14 @@ fn config(options: &JsValue) -> Result<Config, Error> {
     )? {
         c.refresh_leeway_ms = leeway * 1000;
     }
-    let auto = get(options, "autoRefresh");
-    c.auto_refresh = match auto.as_bool() {
-        Some(b) => b,
-        None if auto.is_undefined() => false,
-        None => return Err(Error::InvalidConfig("autoRefresh must be a boolean")),
-    };
-    let dpop = get(options, "dpop");
-    c.dpop = match dpop.as_bool() {
-        Some(true) if !cfg!(feature = "dpop") => {
-            return Err(Error::InvalidConfig(
-                "this build of pkce-wasm has no DPoP support (the `dpop` feature)",
-            ))
-        }
-        Some(b) => b,
-        None if dpop.is_undefined() => false,
-        None => return Err(Error::InvalidConfig("dpop must be a boolean")),
-    };
+    c.auto_refresh =
+        opt_bool(options, "autoRefresh", "autoRefresh must be a boolean")?.unwrap_or(false);
+    c.dpop = opt_bool(options, "dpop", "dpop must be a boolean")?.unwrap_or(false);
+    if c.dpop && !cfg!(feature = "dpop") {
+        return Err(Error::InvalidConfig(
+            "this build of pkce-wasm has no DPoP support (the `dpop` feature)",
+        ));
+    }
     let par = get(options, "pushedAuthorizationRequests");
     c.par = match (par.as_bool(), par.as_string().as_deref()) {
         (Some(true), _) => ParMode::Always,
@@ -475,9 +474,15 @@ impl WasmClient {
     /// Ends the session: `{ returnTo, localOnly }`.
     pub fn logout(&self, options: JsValue) -> js_sys::Promise {
         let client = self.inner.clone();
-        let return_to = get(&options, "returnTo").as_string();
+        // A string or a URL object; the client checks it is http(s).
+        let v = get(&options, "returnTo");
+        let return_to = match v.dyn_ref::<web_sys::Url>() {
+            Some(url) => Ok(Some(url.href())),
+            None => opt_string(&options, "returnTo", "returnTo must be an http(s) URL"),
+        };
         let local_only = get(&options, "localOnly").as_bool() == Some(true);
         future_to_promise(async move {
+            let return_to = return_to.map_err(to_js)?;
             client.logout(return_to, local_only).await.map_err(to_js)?;
             Ok(JsValue::UNDEFINED)
         })

@@ -999,8 +999,23 @@ async fn userinfo_and_refresh() {
         check(&c.access_token(true).await.unwrap_err(), code, label);
         intact(&c, label);
     }
+    // A logout with a return address that is not http(s) is refused before
+    // anything is cleared.
+    let return_to = [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:x",
+    ];
+    for url in return_to {
+        check(
+            &c.logout(Some(url.into()), false).await.unwrap_err(),
+            "invalid_config",
+            url,
+        );
+        intact(&c, url);
+    }
     no_secret_in_console();
-    assert_eq!(userinfo.len() + refresh.len(), 16);
+    assert_eq!(userinfo.len() + refresh.len() + return_to.len(), 19);
 }
 
 #[wasm_bindgen_test]

@@ -1,5 +1,16 @@
 //! Randomness, clock, and the address bar.
 
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::task::Poll;
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::core::encoding::b64url;
 use crate::core::{Entropy, Error};
 
 /// 96 bytes from crypto.getRandomValues (getrandom's `js` backend).
@@ -39,11 +50,7 @@ pub fn navigate(url: &str) -> Result<(), Error> {
 /// Runs two futures concurrently on this thread and waits for both (the
 /// callback's token request and the JWKS fetch, say). No executor, no
 /// allocation: one `poll_fn` polls whichever is not done yet.
-pub async fn join<A: std::future::Future, B: std::future::Future>(
-    a: A,
-    b: B,
-) -> (A::Output, B::Output) {
-    use std::task::Poll;
+pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
     let (mut ra, mut rb) = (None, None);
     std::future::poll_fn(move |cx| {
@@ -73,18 +80,9 @@ pub fn replace_url(url: &str) {
     if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
         // A failure here leaves parameters in the address bar, which a reload
         // then rejects as a replay: harmless, so it is not an error.
-        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(url));
     }
 }
-
-use std::future::Future;
-
-use js_sys::{Function, Promise, Reflect};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
-
-use crate::core::encoding::b64url;
 
 /// A fresh 256-bit random value, base64url.
 pub fn random_token() -> Result<String, Error> {
@@ -121,49 +119,42 @@ where
     let Some((locks, request)) = locks() else {
         return work(false).await;
     };
-    // First ask only if it is free: the callback gets `null` when it is not.
-    let work = std::rc::Rc::new(std::cell::RefCell::new(Some(work)));
-    let first = std::rc::Rc::clone(&work);
-    let got_it = std::rc::Rc::new(std::cell::Cell::new(false));
-    let flag = std::rc::Rc::clone(&got_it);
-    let try_now = Closure::once_into_js(move |lock: JsValue| -> JsValue {
-        if lock.is_null() {
-            return JsValue::UNDEFINED;
-        }
-        flag.set(true);
-        let w = first.borrow_mut().take();
-        future_to_promise(async move {
-            if let Some(w) = w {
-                w(false).await;
-            }
-            Ok(JsValue::UNDEFINED)
+    // The lock callback: runs the work once (whichever request grants the
+    // lock) and holds the lock until the work's promise settles.
+    let work = Rc::new(RefCell::new(Some(work)));
+    let granted = Rc::new(Cell::new(false));
+    let callback = |contended: bool| {
+        let (work, granted) = (Rc::clone(&work), Rc::clone(&granted));
+        Closure::once_into_js(move |lock: JsValue| -> JsValue {
+            // With `ifAvailable`, a busy lock calls back with `null`.
+            let w = if lock.is_null() {
+                None
+            } else {
+                granted.set(true);
+                work.borrow_mut().take()
+            };
+            future_to_promise(async move {
+                if let Some(w) = w {
+                    w(contended).await;
+                }
+                Ok(JsValue::UNDEFINED)
+            })
+            .into()
         })
-        .into()
-    });
+    };
+    // First ask only if it is free; then wait for it.
     let options = js_sys::Object::new();
     let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
-    if let Ok(p) = request.call3(&locks, &name.into(), &options, &try_now) {
-        if let Ok(p) = p.dyn_into::<Promise>() {
-            let _ = JsFuture::from(p).await;
-        }
+    settle(request.call3(&locks, &name.into(), &options, &callback(false))).await;
+    if !granted.get() {
+        settle(request.call2(&locks, &name.into(), &callback(true))).await;
     }
-    if got_it.get() {
-        return;
-    }
-    let wait = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
-        let w = work.borrow_mut().take();
-        future_to_promise(async move {
-            if let Some(w) = w {
-                w(true).await;
-            }
-            Ok(JsValue::UNDEFINED)
-        })
-        .into()
-    });
-    if let Ok(p) = request.call2(&locks, &name.into(), &wait) {
-        if let Ok(p) = p.dyn_into::<Promise>() {
-            let _ = JsFuture::from(p).await;
-        }
+}
+
+/// Waits for a promise a call returned (a throw or a non-promise: nothing to wait for).
+async fn settle(call: Result<JsValue, JsValue>) {
+    if let Ok(p) = call.and_then(|p| p.dyn_into::<Promise>()) {
+        let _ = JsFuture::from(p).await;
     }
 }
 
@@ -208,6 +199,13 @@ pub fn on_wake(f: impl Fn() + 'static) {
     if let Some(d) = w.document() {
         let _ = d.add_event_listener_with_callback("visibilitychange", cb.unchecked_ref());
     }
+}
+
+/// `url` resolved against the page, when it is an `http:` or `https:` URL
+/// (never `javascript:`, `data:` and the like): the absolute form.
+pub fn http_url(url: &str) -> Option<String> {
+    let u = web_sys::Url::new_with_base(url, &current_url()?).ok()?;
+    matches!(u.protocol().as_str(), "https:" | "http:").then(|| u.href())
 }
 
 /// The page's origin, e.g. `https://app.example.com`.

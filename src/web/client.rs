@@ -47,6 +47,8 @@ use super::storage::{WebStorage, SESSION_STORE};
 const PAR_MISSING: &str =
     "pushedAuthorizationRequests is true but the provider has no pushed_authorization_request_endpoint";
 
+const RETURN_TO_PROBLEM: &str = "returnTo must be an http(s) URL";
+
 /// Default allowed clock skew for `exp`/`iat`, seconds.
 pub const DEFAULT_CLOCK_SKEW_S: u64 = 60;
 
@@ -641,6 +643,8 @@ impl Client {
             (ParMode::Always, None) => return Err(Error::InvalidConfig(PAR_MISSING)),
             (_, Some(endpoint)) => Some(endpoint.clone()),
         };
+        // A statement-level cfg, not `dpop_key()` returning None: an awaited
+        // future is not folded away, and DPoP would stay in the build (measured).
         #[cfg(feature = "dpop")]
         let jkt = self.dpop_key().await?.map(|k| k.jwk.thumbprint());
         #[cfg(not(feature = "dpop"))]
@@ -1016,7 +1020,12 @@ impl Client {
     /// (RFC 7009) when the provider has a `revocation_endpoint`, then — unless
     /// `local_only` — navigates to the `end_session_endpoint` (with
     /// `id_token_hint`, `post_logout_redirect_uri`, `state`), or to `return_to`.
+    /// `return_to` (resolved against the page) must be `http:`/`https:`.
     pub async fn logout(&self, return_to: Option<String>, local_only: bool) -> Result<(), Error> {
+        // Checked before anything is cleared: a bad returnTo costs the user nothing.
+        let return_to = return_to
+            .map(|u| browser::http_url(&u).ok_or(Error::InvalidConfig(RETURN_TO_PROBLEM)))
+            .transpose()?;
         let session = self.load();
         self.clear();
         let meta = &self.inner.meta;

@@ -8,7 +8,9 @@ use web_sys::{CryptoKey, SubtleCrypto};
 use crate::core::id_token::{Alg, Jwk};
 use crate::core::Error;
 
-fn subtle() -> Result<SubtleCrypto, Error> {
+/// The global `crypto.subtle` (windows and workers); absent (an insecure
+/// context) is `crypto_unavailable`.
+pub(crate) fn subtle() -> Result<SubtleCrypto, Error> {
     let crypto =
         Reflect::get(&js_sys::global(), &"crypto".into()).map_err(|_| Error::CryptoUnavailable)?;
     let subtle = Reflect::get(&crypto, &"subtle".into()).map_err(|_| Error::CryptoUnavailable)?;

@@ -5,11 +5,12 @@
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CryptoKey, SubtleCrypto};
+use web_sys::CryptoKey;
 
 use crate::core::dpop::{finish_proof, proof_signing_input, ProofClaims, PublicJwk};
 use crate::core::Error;
 
+use super::crypto::subtle;
 use super::idb;
 
 /// A loaded DPoP key: the private half cannot leave WebCrypto.
@@ -17,16 +18,6 @@ pub struct DpopKey {
     private: CryptoKey,
     /// The public half, for the proof header and `dpop_jkt`.
     pub jwk: PublicJwk,
-}
-
-fn subtle() -> Result<SubtleCrypto, Error> {
-    let crypto =
-        Reflect::get(&js_sys::global(), &"crypto".into()).map_err(|_| Error::CryptoUnavailable)?;
-    Reflect::get(&crypto, &"subtle".into())
-        .ok()
-        .filter(JsValue::is_object)
-        .map(JsCast::unchecked_into)
-        .ok_or(Error::CryptoUnavailable)
 }
 
 fn ecdsa(extra: (&str, &str)) -> Object {

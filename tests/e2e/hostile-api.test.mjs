@@ -92,6 +92,8 @@ test('hostile arguments to every JS entry point give typed errors, and the modul
       await attempt('getUser with userInfo, no session', () => auth.getUser({ userInfo: true }));
       await attempt('fetch an invalid URL', () => auth.fetch('http://[::1'));
       await attempt('fetch a same-origin URL without a session', () => auth.fetch('/config.json'));
+      await attempt('logout: returnTo javascript:', () => auth.logout({ returnTo: 'javascript:alert(1)' }));
+      await attempt('logout: returnTo a number', () => auth.logout({ returnTo: 42 }));
       await attempt('on: unknown event', () => auth.on('tokensRevoked', () => {}));
       await attempt('on: handler not a function', () => auth.on('error', 'nope'));
       await attempt('on: event a symbol-ish object', () => auth.on({ toString: () => 'loggedOut' }, () => {}));
@@ -110,6 +112,8 @@ test('hostile arguments to every JS entry point give typed errors, and the modul
       'handleRedirectCallback: no parameters': 'not_a_callback',
       'handleRedirectCallback: 100 kB': 'invalid_callback',
       'getAccessToken without a session': 'not_authenticated',
+      'logout: returnTo javascript:': 'invalid_config',
+      'logout: returnTo a number': 'invalid_config',
       'on: unknown event': 'invalid_config',
       'on: handler not a function': 'invalid_config',
       'fetch a same-origin URL without a session': 'not_authenticated',
