@@ -1,5 +1,6 @@
-// pkce-wasm: the thin JS wrapper. It owns loading the wasm (once) and gives
-// errors their class; every protocol decision is made in Rust.
+// pkce-wasm: the thin JS wrapper. It loads the wasm (once), runs the await
+// loop that drives each operation, and gives errors their class. It knows no
+// OAuth: every decision is made in Rust, every effect performed there too.
 import initWasm, { createClient as createWasmClient } from '../pkg/pkce_wasm.js';
 
 /**
@@ -39,14 +40,36 @@ export function init(moduleOrPath) {
   return loading;
 }
 
-/** Runs `f` (sync or async) and gives any failure the PkceWasmError class, as a rejection. */
-const guard = async (f) => {
+/**
+ * The await loop: `start()` makes an operation; each `next()` returns a
+ * promise to await (or undefined when the operation is over), and is
+ * resumed with how it settled.
+ */
+async function run(start) {
+  let op;
   try {
-    return await f();
+    op = start();
+    let value;
+    let ok = true;
+    for (let p; (p = op.next(value, ok)) !== undefined; ) {
+      try {
+        value = await p;
+        ok = true;
+      } catch (e) {
+        value = e;
+        ok = false;
+      }
+    }
+    return op.result();
   } catch (e) {
     throw typed(e);
+  } finally {
+    op?.free();
   }
-};
+}
+
+// Background operations (auto refresh) report through `error` events, never rejections.
+const spawn = (op) => run(() => op).catch(() => {});
 
 const here = () => (typeof location === 'undefined' ? undefined : location.href);
 
@@ -59,12 +82,12 @@ export class Client {
 
   /** Starts a login and resolves to the authorization URL without navigating. */
   authorizeUrl(options = {}) {
-    return guard(() => this.#inner.authorizeUrl(options));
+    return run(() => this.#inner.authorizeUrl(options));
   }
 
   /** Starts a login (pushing the request first with PAR) and redirects the page to the provider. */
   loginWithRedirect(options = {}) {
-    return guard(() => this.#inner.loginWithRedirect(options));
+    return run(() => this.#inner.loginWithRedirect(options));
   }
 
   /** True when the URL (default: the current page) carries an authorization response. */
@@ -74,7 +97,7 @@ export class Client {
 
   /** Handles the redirect back: resolves to { appState, tokens, claims? }. */
   handleRedirectCallback(url = here()) {
-    return guard(() => this.#inner.handleRedirectCallback(String(url)));
+    return run(() => this.#inner.handleRedirectCallback(String(url)));
   }
 
   /** The validated ID token claims of the current session, or undefined. */
@@ -84,12 +107,12 @@ export class Client {
 
   /** UserInfo claims; their `sub` must equal the ID token's. */
   getUserInfo() {
-    return guard(() => this.#inner.getUserInfo());
+    return run(() => this.#inner.getUserInfo());
   }
 
   /** A valid access token, refreshed when it expires within the leeway. `{ forceRefresh }`. */
   getAccessToken(options = {}) {
-    return guard(() => this.#inner.getAccessToken(options));
+    return run(() => this.#inner.getAccessToken(options));
   }
 
   /** The current tokens `{ accessToken, tokenType, expiresAt, refreshToken?, idToken?, scope }`, or undefined. */
@@ -104,17 +127,17 @@ export class Client {
 
   /** The validated ID token claims; `{ userInfo: true }` merges in UserInfo. */
   getUser(options = {}) {
-    return guard(() => this.#inner.getUser(options));
+    return run(() => this.#inner.getUser(options));
   }
 
   /** Ends the session: `{ returnTo, localOnly }`. */
   logout(options = {}) {
-    return guard(() => this.#inner.logout(options));
+    return run(() => this.#inner.logout(options));
   }
 
   /** fetch() that attaches the access token for the configured API origins only. */
   fetch(input, init) {
-    return guard(() => this.#inner.fetch(input, init));
+    return run(() => this.#inner.fetch(input, init));
   }
 
   /**
@@ -139,5 +162,5 @@ export class Client {
  */
 export async function createClient(options) {
   await init();
-  return new Client(await guard(() => createWasmClient(options)));
+  return new Client(await run(() => createWasmClient(options, spawn)));
 }

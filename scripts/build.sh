@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
-# Release build of the wasm + glue into pkg/ (wasm-opt -Oz via Cargo.toml metadata).
-# --mode no-install: never let wasm-pack download tools; setup.sh installs them.
+# Release build of the npm package's wasm + glue into pkg/, and the script-tag
+# build into dist/. The wasm is built as a cdylib alone: with
+# crate-type = ["cdylib", "rlib"] Cargo silently drops LTO (rust-lang/cargo#9672;
+# ../shared/docs/TOOLCHAIN.md pitfall 12), which costs ~7.5 kB gzip.
+# wasm-bindgen and wasm-opt come from setup.sh (crates.io / npm), never a download.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-wasm-pack --quiet build --target web --release --mode no-install --no-pack --out-dir pkg --out-name pkce_wasm -- --features small-alloc
-rm -f pkg/.gitignore
-# Size pass with the registry's binaryen (see Cargo.toml for why not Debian's).
-node_modules/.bin/wasm-opt -Oz --converge --strip-producers --strip-target-features --enable-reference-types --enable-bulk-memory \
+FEATURES="${PKCE_WASM_FEATURES:-npm}"
+OUT="${PKCE_WASM_OUT:-pkg}"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+cargo rustc --quiet --release --lib --crate-type cdylib --target wasm32-unknown-unknown \
+  --no-default-features --features "$FEATURES"
+mkdir -p "$OUT"
+wasm-bindgen "$TARGET_DIR/wasm32-unknown-unknown/release/pkce_wasm.wasm" \
+  --target web --out-dir "$OUT" --out-name pkce_wasm --no-typescript
+# Size pass with the registry's binaryen (Debian's 108 corrupts the externref
+# table wasm-bindgen 0.2.130 emits).
+node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --strip-target-features --enable-reference-types --enable-bulk-memory \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-  pkg/pkce_wasm_bg.wasm -o pkg/pkce_wasm_bg.wasm
+  "$OUT/pkce_wasm_bg.wasm" -o "$OUT/pkce_wasm_bg.wasm"
+[ "$OUT" = pkg ] || exit 0
 # The script-tag build: one IIFE defining window.PkceWasm, with the wasm next to it.
 mkdir -p dist
 node_modules/.bin/esbuild js/global.js --bundle --format=iife --global-name=PkceWasm --minify \

@@ -10,7 +10,13 @@ step "lint: rustfmt, and clippy on both targets (src/ denies unwrap, expect, pan
 cargo fmt --all -- --check
 cargo clippy --quiet --all-targets -- -D warnings
 cargo clippy --quiet --all-targets --target wasm32-unknown-unknown -- -D warnings
-cargo clippy --quiet --lib --features small-alloc --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --quiet --lib --no-default-features --features npm --target wasm32-unknown-unknown -- -D warnings
+
+step "the npm build has no Rust futures: wasm-bindgen-futures is not in its dependency tree"
+if cargo tree -e normal --no-default-features --features npm --target wasm32-unknown-unknown | grep -q wasm-bindgen-futures; then
+  echo "wasm-bindgen-futures is in the npm build's dependency tree" >&2
+  exit 1
+fi
 
 step "tier 1: native core — cargo test (unit tests and property tests)"
 cargo test --all-targets

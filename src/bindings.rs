@@ -1,25 +1,26 @@
-//! The `#[wasm_bindgen]` surface: JS values in, typed errors out. No protocol
-//! decisions here — only translation to and from [`crate::web::Client`].
+//! The `#[wasm_bindgen]` surface: the step API the JS await loop drives.
+//! Every method that does I/O returns an [`Op`]; `js/index.js` calls
+//! `op.next(value, ok)` until it returns `undefined`, awaiting each promise
+//! it hands back, then `op.result()`. No protocol decisions here: options
+//! cross as JSON text (validated by the core), results as JS values.
 
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Object, Reflect, JSON};
+use js_sys::{Function, Object, Reflect, JSON};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
-use crate::core::discovery::metadata_from_json;
-use crate::core::json;
-use crate::core::{Error, ResponseMode};
-use crate::web::{CacheLocation, Client, Config, Endpoints, Event, LoginOptions, ParMode, Tokens};
+use crate::core::config::{config_from_json, login_options_from_json, logout_options_from_json};
+use crate::core::flow::{
+    merged_claims, AccessToken, Callback, ClientState, Create, Event, Fetch, Host, Login, Logout,
+    Outcome, Step, UserInfo, Wake,
+};
+use crate::core::session::Tokens;
+use crate::core::Error;
+use crate::web::{perform, run, settle, Pending, Performed, Run, Shared, Slots, WebHost};
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
-}
-
-fn set_opt_str(obj: &Object, key: &str, value: Option<&str>) {
-    if let Some(v) = value {
-        set(obj, key, &JsValue::from_str(v));
-    }
 }
 
 /// A core error as a JS `Error` with `name`, `code`, `message` and the
@@ -30,8 +31,14 @@ fn to_js(e: Error) -> JsValue {
     set(&err, "code", &JsValue::from_str(e.code()));
     if let Some(p) = e.provider() {
         set(&err, "error", &JsValue::from_str(&p.error));
-        set_opt_str(&err, "errorDescription", p.error_description.as_deref());
-        set_opt_str(&err, "errorUri", p.error_uri.as_deref());
+        for (k, v) in [
+            ("errorDescription", &p.error_description),
+            ("errorUri", &p.error_uri),
+        ] {
+            if let Some(v) = v {
+                set(&err, k, &JsValue::from_str(v));
+            }
+        }
     }
     if let Some(s) = e.status() {
         set(&err, "status", &JsValue::from(s));
@@ -39,297 +46,226 @@ fn to_js(e: Error) -> JsValue {
     err.into()
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
-    if obj.is_object() {
-        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
+/// `JSON.stringify(value)` (`undefined` → `null`); what cannot be serialised
+/// (a cycle, a BigInt) becomes text the core refuses as `invalid_config`.
+fn json(value: &JsValue) -> String {
+    if value.is_undefined() {
+        return String::from("null");
     }
+    JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
 }
 
-fn opt_string(obj: &JsValue, key: &str, problem: &'static str) -> Result<Option<String>, Error> {
-    let v = get(obj, key);
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    v.as_string().map(Some).ok_or(Error::InvalidConfig(problem))
+fn parse(text: &str) -> JsValue {
+    JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn string(obj: &JsValue, key: &str, problem: &'static str) -> Result<String, Error> {
-    opt_string(obj, key, problem)?.ok_or(Error::InvalidConfig(problem))
+fn flag(options: &JsValue, key: &str) -> bool {
+    options.is_object() && crate::web::get(options, key).as_bool() == Some(true)
 }
 
-fn opt_bool(obj: &JsValue, key: &str, problem: &'static str) -> Result<Option<bool>, Error> {
-    let v = get(obj, key);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    v.as_bool().map(Some).ok_or(Error::InvalidConfig(problem))
+/// The tokens as the JS API shows them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokensJs<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
+    scope: &'a str,
 }
 
-fn seconds(
-    options: &JsValue,
-    key: &str,
-    max: f64,
-    problem: &'static str,
-) -> Result<Option<u64>, Error> {
-    let v = get(options, key);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    match v.as_f64() {
-        Some(s) if (0.0..=max).contains(&s) => Ok(Some(s as u64)),
-        _ => Err(Error::InvalidConfig(problem)),
-    }
-}
-
-const CACHE_PROBLEM: &str = "cacheLocation must be 'memory', 'sessionStorage' or 'localStorage'";
-
-fn config(options: &JsValue) -> Result<Config, Error> {
-    let issuer = opt_string(options, "issuer", "issuer must be a string")?;
-    let client_id = string(options, "clientId", "clientId (string) is required")?;
-    let redirect_uri = string(options, "redirectUri", "redirectUri (string) is required")?;
-    let authorization_endpoint = opt_string(
-        options,
-        "authorizationEndpoint",
-        "authorizationEndpoint must be a string",
-    )?;
-    let token_endpoint = opt_string(options, "tokenEndpoint", "tokenEndpoint must be a string")?;
-    let metadata = get(options, "metadata");
-    let mut c = if authorization_endpoint.is_some() || token_endpoint.is_some() {
-        let mut c = Config::explicit(
-            authorization_endpoint.ok_or(Error::InvalidConfig(
-                "authorizationEndpoint (string) is required with tokenEndpoint",
-            ))?,
-            token_endpoint.ok_or(Error::InvalidConfig(
-                "tokenEndpoint (string) is required with authorizationEndpoint",
-            ))?,
-            client_id,
-            redirect_uri,
-        );
-        if let Endpoints::Given(m) = &mut c.endpoints {
-            m.jwks_uri = opt_string(options, "jwksUri", "jwksUri must be a string")?;
-            m.userinfo_endpoint = opt_string(
-                options,
-                "userinfoEndpoint",
-                "userinfoEndpoint must be a string",
-            )?;
-        }
-        c.issuer = issuer;
-        c
-    } else if metadata.is_object() {
-        // Supplied metadata goes through the same validation as a fetched document.
-        let iss = issuer.ok_or(Error::InvalidConfig("issuer is required with metadata"))?;
-        let text = JSON::stringify(&metadata)
-            .ok()
-            .and_then(|s| s.as_string())
-            .ok_or(Error::InvalidConfig("metadata must be a JSON object"))?;
-        let doc =
-            json::parse(&text).ok_or(Error::InvalidConfig("metadata must be a JSON object"))?;
-        let meta = metadata_from_json(&iss, &doc)?;
-        let mut c = Config::discover(iss, client_id, redirect_uri);
-        c.endpoints = Endpoints::Given(meta);
-        c
-    } else {
-        let iss = issuer.ok_or(Error::InvalidConfig(
-            "issuer, or authorizationEndpoint and tokenEndpoint, is required",
-        ))?;
-        Config::discover(iss, client_id, redirect_uri)
+fn tokens_to_js(t: &Tokens) -> JsValue {
+    let js = TokensJs {
+        access_token: t.access_token.secret(),
+        token_type: &t.token_type,
+        expires_at: t.expires_at_ms.map(|e| e as f64),
+        refresh_token: t.refresh_token.as_ref().map(|r| r.secret()),
+        id_token: t.id_token.as_ref().map(|r| r.secret()),
+        scope: &t.scope,
     };
-    if let Some(scope) = opt_string(options, "scope", "scope must be a string")? {
-        c.scope = scope;
-    }
-    c.response_mode = match opt_string(
-        options,
-        "responseMode",
-        "responseMode must be 'query' or 'fragment'",
-    )?
-    .as_deref()
-    {
-        None | Some("query") => ResponseMode::Query,
-        Some("fragment") => ResponseMode::Fragment,
-        Some(_) => {
-            return Err(Error::InvalidConfig(
-                "responseMode must be 'query' or 'fragment'",
-            ))
-        }
-    };
-    if let Some(ttl) = seconds(
-        options,
-        "transactionTtl",
-        86_400.0,
-        "transactionTtl must be seconds between 1 and 86400",
-    )? {
-        if ttl == 0 {
-            return Err(Error::InvalidConfig(
-                "transactionTtl must be seconds between 1 and 86400",
-            ));
-        }
-        c.transaction_ttl_ms = ttl * 1000;
-    }
-    if let Some(skew) = seconds(
-        options,
-        "clockSkew",
-        600.0,
-        "clockSkew must be seconds between 0 and 600",
-    )? {
-        c.clock_skew_s = skew;
-    }
-    c.cache_location = match opt_string(options, "cacheLocation", CACHE_PROBLEM)?.as_deref() {
-        None | Some("memory") => CacheLocation::Memory,
-        Some("sessionStorage") => CacheLocation::SessionStorage,
-        Some("localStorage") => CacheLocation::LocalStorage,
-        Some(_) => return Err(Error::InvalidConfig(CACHE_PROBLEM)),
-    };
-    if let Some(leeway) = seconds(
-        options,
-        "refreshLeeway",
-        3600.0,
-        "refreshLeeway must be seconds between 0 and 3600",
-    )? {
-        c.refresh_leeway_ms = leeway * 1000;
-    }
-    c.auto_refresh =
-        opt_bool(options, "autoRefresh", "autoRefresh must be a boolean")?.unwrap_or(false);
-    c.dpop = opt_bool(options, "dpop", "dpop must be a boolean")?.unwrap_or(false);
-    if c.dpop && !cfg!(feature = "dpop") {
-        return Err(Error::InvalidConfig(
-            "this build of pkce-wasm has no DPoP support (the `dpop` feature)",
-        ));
-    }
-    let par = get(options, "pushedAuthorizationRequests");
-    c.par = match (par.as_bool(), par.as_string().as_deref()) {
-        (Some(true), _) => ParMode::Always,
-        (Some(false), _) => ParMode::Never,
-        (_, Some("auto")) => ParMode::Auto,
-        _ if par.is_undefined() => ParMode::Auto,
-        _ => {
-            return Err(Error::InvalidConfig(
-                "pushedAuthorizationRequests must be 'auto', true or false",
-            ))
-        }
-    };
-    let timeout = get(options, "timeout");
-    if !timeout.is_undefined() {
-        match timeout.as_f64() {
-            Some(t) if t > 0.0 && t <= 600.0 => c.timeout_ms = (t * 1000.0) as u32,
-            _ => {
-                return Err(Error::InvalidConfig(
-                    "timeout must be seconds between 0 and 600",
-                ))
-            }
-        }
-    }
-    let origins = get(options, "apiOrigins");
-    if !origins.is_undefined() {
-        let list = Array::is_array(&origins)
-            .then(|| {
-                Array::from(&origins)
-                    .iter()
-                    .map(|o| o.as_string())
-                    .collect::<Option<Vec<_>>>()
-            })
-            .flatten()
-            .ok_or(Error::InvalidConfig(
-                "apiOrigins must be an array of origins",
-            ))?;
-        c.api_origins = Some(list);
-    }
-    Ok(c)
+    serde_wasm_bindgen::to_value(&js).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn login_options(options: &JsValue) -> Result<LoginOptions, Error> {
-    if !(options.is_undefined() || options.is_null() || options.is_object()) {
-        return Err(Error::InvalidConfig("login options must be an object"));
+type Resume = Box<dyn FnMut(&mut ClientState, &dyn Host, Outcome) -> Step<JsValue>>;
+
+enum Inner {
+    Create(Box<Create>, Option<WebHost>, Function),
+    Run(Rc<Shared>, Resume),
+    Failed,
+}
+
+/// One operation in flight, driven by the JS await loop.
+#[wasm_bindgen]
+pub struct Op {
+    inner: Inner,
+    slots: Slots,
+    pending: Option<Pending>,
+    result: Option<Result<JsValue, JsValue>>,
+    /// A `fetch`: the result is the app's response.
+    fetching: bool,
+}
+
+impl Op {
+    fn new(inner: Inner) -> Op {
+        Op {
+            inner,
+            slots: Slots::new(),
+            pending: None,
+            result: None,
+            fetching: false,
+        }
     }
-    let mut o = LoginOptions::default();
-    let app_state = get(options, "appState");
-    if !app_state.is_undefined() {
-        let json = JSON::stringify(&app_state)
-            .ok()
-            .and_then(|s| s.as_string())
-            .ok_or(Error::InvalidConfig("appState must be JSON-serialisable"))?;
-        o.app_state = Some(json);
+
+    fn failed(e: Error) -> Op {
+        let mut op = Op::new(Inner::Failed);
+        op.result = Some(Err(to_js(e)));
+        op
     }
-    let extra = get(options, "extraParams");
-    if extra.is_object() {
-        for entry in Object::entries(extra.unchecked_ref()).iter() {
-            let pair: Array = entry.unchecked_into();
-            let key = pair.get(0).as_string().unwrap_or_default();
-            let value = pair.get(1);
-            let values: Vec<JsValue> = if Array::is_array(&value) {
-                Array::from(&value).iter().collect()
-            } else {
-                vec![value]
-            };
-            for v in values {
-                if v.is_undefined() || v.is_null() {
-                    continue;
-                }
-                let s = match v.as_string() {
-                    Some(s) => s,
-                    None if v.as_f64().is_some() || v.as_bool().is_some() => js_string(&v)
-                        .ok_or(Error::InvalidConfig("extraParams: unreadable value"))?,
-                    None => return Err(Error::InvalidConfig(
-                        "extraParams values must be strings, numbers, booleans or arrays of them",
-                    )),
+
+    fn running<T: 'static>(
+        shared: &Rc<Shared>,
+        mut resume: impl FnMut(&mut ClientState, &dyn Host, Outcome) -> Step<T> + 'static,
+        out: impl Fn(T) -> JsValue + 'static,
+    ) -> Op {
+        let erased: Resume = Box::new(move |st, h, o| match resume(st, h, o) {
+            Step::Effect(e) => Step::Effect(e),
+            Step::Done(r) => Step::Done(r.map(&out)),
+        });
+        Op::new(Inner::Run(Rc::clone(shared), erased))
+    }
+}
+
+#[wasm_bindgen]
+impl Op {
+    /// Resumes with the settled value of the promise the last call returned
+    /// (`ok` false when it rejected); returns the next promise to await, or
+    /// `undefined` when the operation is over (then call `result`).
+    pub fn next(&mut self, value: JsValue, ok: bool) -> JsValue {
+        let settled = if ok { Ok(value) } else { Err(value) };
+        let input = match (self.pending.take(), &self.inner) {
+            (Some(p), Inner::Create(_, Some(h), _)) => settle(p, settled, h, &mut self.slots),
+            (Some(p), Inner::Run(shared, _)) => settle(p, settled, &shared.host, &mut self.slots),
+            _ => Outcome::Start,
+        };
+        let step: Run<JsValue> = match &mut self.inner {
+            Inner::Failed | Inner::Create(_, None, _) => return JsValue::UNDEFINED,
+            Inner::Run(shared, resume) => run(shared, &mut self.slots, input, resume.as_mut()),
+            Inner::Create(create, host, spawn) => {
+                let made = match host.as_ref() {
+                    Some(h) => drive_create(create, h, &mut self.slots, input),
+                    None => Run::Done(Err(Error::NotAuthenticated)),
                 };
-                o.extra_params.push((key.clone(), s));
+                match (made, host.take()) {
+                    (Run::Done(Ok(state)), Some(h)) => {
+                        Run::Done(Ok(client(state, h, spawn.clone())))
+                    }
+                    (Run::Done(r), _) => Run::Done(r.map(|_| JsValue::UNDEFINED)),
+                    (Run::Wait(p, pending), h) => {
+                        *host = h;
+                        Run::Wait(p, pending)
+                    }
+                }
+            }
+        };
+        match step {
+            Run::Done(r) => {
+                let r = match (r, self.fetching) {
+                    (Ok(_), true) => self
+                        .slots
+                        .response
+                        .take()
+                        .map(JsValue::from)
+                        .ok_or(Error::Network),
+                    (r, _) => r,
+                };
+                self.result = Some(r.map_err(to_js));
+                JsValue::UNDEFINED
+            }
+            Run::Wait(p, pending) => {
+                self.pending = Some(pending);
+                p.into()
             }
         }
-    } else if !extra.is_undefined() {
-        return Err(Error::InvalidConfig("extraParams must be an object"));
     }
-    o.code_verifier = opt_string(options, "codeVerifier", "codeVerifier must be a string")?;
-    Ok(o)
+
+    /// The operation's result (throws its `PkceWasmError`).
+    pub fn result(&mut self) -> Result<JsValue, JsValue> {
+        self.result.take().unwrap_or_else(|| {
+            Err(to_js(Error::InvalidConfig(
+                "pkce-wasm internal error: the operation has not finished",
+            )))
+        })
+    }
 }
 
-fn tokens_to_js(t: &Tokens) -> Object {
-    let o = Object::new();
-    set(
-        &o,
-        "accessToken",
-        &JsValue::from_str(t.access_token.secret()),
-    );
-    set(&o, "tokenType", &JsValue::from_str(&t.token_type));
-    if let Some(at) = t.expires_at_ms {
-        set(&o, "expiresAt", &JsValue::from(at as f64));
+impl Drop for Op {
+    fn drop(&mut self) {
+        if let Inner::Run(shared, _) = &self.inner {
+            self.slots.release(&shared.host);
+        }
     }
-    set_opt_str(
-        &o,
-        "refreshToken",
-        t.refresh_token.as_ref().map(|r| r.secret()),
-    );
-    set_opt_str(&o, "idToken", t.id_token.as_ref().map(|r| r.secret()));
-    set(&o, "scope", &JsValue::from_str(&t.scope));
-    o
 }
 
-/// Makes a client: validates the options and, for an `issuer` without
-/// explicit endpoints or `metadata`, fetches the discovery document (cached).
+/// Runs the creation until it waits on a promise.
+fn drive_create(
+    create: &mut Create,
+    host: &WebHost,
+    slots: &mut Slots,
+    mut input: Outcome,
+) -> Run<ClientState> {
+    loop {
+        match create.resume(host, input) {
+            Step::Done(r) => return Run::Done(r),
+            Step::Effect(e) => match perform(e, host, slots) {
+                Performed::Now(o) => input = o,
+                Performed::Later(p, pending) => return Run::Wait(p, pending),
+            },
+        }
+    }
+}
+
+fn client(state: ClientState, host: WebHost, spawn: Function) -> JsValue {
+    let shared = Rc::new_cyclic(|me: &Weak<Shared>| {
+        let me = me.clone();
+        // Background refreshes (timer, visibility, online): a Wake operation for the JS loop.
+        host.spawn.replace(Some(Rc::new(move || {
+            if let Some(shared) = me.upgrade() {
+                let mut op = Wake::start();
+                let op = Op::running(
+                    &shared,
+                    move |st, h, o| op.resume(st, h, o),
+                    |()| JsValue::UNDEFINED,
+                );
+                let _ = spawn.call1(&JsValue::UNDEFINED, &JsValue::from(op));
+            }
+        })));
+        Shared {
+            state: std::cell::RefCell::new(state),
+            host,
+        }
+    });
+    WasmClient { shared }.into()
+}
+
+/// Makes a client from `options` (see the README): an [`Op`] whose result is
+/// the client. `spawn(op)` runs background operations (auto refresh).
 #[wasm_bindgen(js_name = createClient)]
-pub fn create_client(options: JsValue) -> js_sys::Promise {
-    future_to_promise(async move {
-        let config = config(&options).map_err(to_js)?;
-        let client = Client::create(config).await.map_err(to_js)?;
-        Ok(WasmClient { inner: client }.into())
-    })
-}
-
-/// JavaScript's `String(value)`: a number, boolean or URL as text. (A cast to
-/// `JsString` would not convert, and reading it back would throw.)
-fn js_string(value: &JsValue) -> Option<String> {
-    if let Some(s) = value.as_string() {
-        return Some(s);
+pub fn create_client(options: JsValue, spawn: Function) -> Op {
+    match config_from_json(&json(&options)) {
+        Ok(config) => Op::new(Inner::Create(
+            Box::new(Create::start(config)),
+            Some(WebHost::default()),
+            spawn,
+        )),
+        Err(e) => Op::failed(e),
     }
-    let to_string: js_sys::Function = Reflect::get(&js_sys::global(), &"String".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    to_string
-        .call1(&JsValue::UNDEFINED, value)
-        .ok()?
-        .as_string()
 }
 
 /// `new Request(input, init)`; a TypeError from the constructor is `invalid_config`.
@@ -339,166 +275,215 @@ fn request_from(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, Err
     } else {
         &web_sys::RequestInit::new()
     };
-    let r = match input.as_string() {
-        Some(url) => web_sys::Request::new_with_str_and_init(&url, init),
-        None => match input.dyn_ref::<web_sys::Request>() {
-            Some(req) => web_sys::Request::new_with_request_and_init(req, init),
-            // A URL object (or anything else with a string form), as fetch() accepts.
-            None => match js_string(input) {
-                Some(url) => web_sys::Request::new_with_str_and_init(&url, init),
-                None => return Err(Error::InvalidConfig("fetch: invalid request")),
-            },
+    let r = match input.dyn_ref::<web_sys::Request>() {
+        Some(req) => web_sys::Request::new_with_request_and_init(req, init),
+        // A string, a URL object, or anything else with a string form, as fetch() accepts.
+        None => match input.as_string().or_else(|| js_string(input)) {
+            Some(url) => web_sys::Request::new_with_str_and_init(&url, init),
+            None => return Err(Error::InvalidConfig("fetch: invalid request")),
         },
     };
     r.map_err(|_| Error::InvalidConfig("fetch: invalid request"))
 }
 
-fn parse_json(text: &str) -> JsValue {
-    JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
+/// JavaScript's `String(value)`.
+fn js_string(value: &JsValue) -> Option<String> {
+    let to_string: Function = crate::web::get(&js_sys::global(), "String")
+        .dyn_into()
+        .ok()?;
+    to_string
+        .call1(&JsValue::UNDEFINED, value)
+        .ok()?
+        .as_string()
 }
 
 /// The PKCE client, as JS sees it (wrapped by `js/index.js`).
 #[wasm_bindgen(js_name = Client)]
 pub struct WasmClient {
-    inner: Client,
+    shared: Rc<Shared>,
 }
 
 #[wasm_bindgen(js_class = Client)]
 impl WasmClient {
-    /// Starts a login and resolves to the authorization URL (no navigation).
+    fn with<T>(&self, f: impl FnOnce(&mut ClientState, &dyn Host) -> T) -> Option<T> {
+        let r = f(
+            &mut *self.shared.state.try_borrow_mut().ok()?,
+            &self.shared.host,
+        );
+        self.shared.host.flush();
+        Some(r)
+    }
+
+    fn login(&self, options: &JsValue, navigate: bool) -> Op {
+        match login_options_from_json(&json(options)) {
+            Ok(o) => {
+                let mut op = Login::start(o, navigate);
+                Op::running(
+                    &self.shared,
+                    move |st, h, i| op.resume(st, h, i),
+                    move |url: String| {
+                        if navigate {
+                            JsValue::UNDEFINED
+                        } else {
+                            JsValue::from(url)
+                        }
+                    },
+                )
+            }
+            Err(e) => Op::failed(e),
+        }
+    }
+
+    /// Starts a login; the result is the authorization URL (no navigation).
     #[wasm_bindgen(js_name = authorizeUrl)]
-    pub fn authorize_url(&self, options: JsValue) -> js_sys::Promise {
-        let client = self.inner.clone();
-        let options = login_options(&options);
-        future_to_promise(async move {
-            let url = client
-                .authorize_url(options.map_err(to_js)?)
-                .await
-                .map_err(to_js)?;
-            Ok(JsValue::from_str(&url))
-        })
+    pub fn authorize_url(&self, options: JsValue) -> Op {
+        self.login(&options, false)
     }
 
     /// Starts a login and navigates to the provider.
     #[wasm_bindgen(js_name = loginWithRedirect)]
-    pub fn login_with_redirect(&self, options: JsValue) -> js_sys::Promise {
-        let client = self.inner.clone();
-        let options = login_options(&options);
-        future_to_promise(async move {
-            client
-                .login_with_redirect(options.map_err(to_js)?)
-                .await
-                .map_err(to_js)?;
-            Ok(JsValue::UNDEFINED)
-        })
+    pub fn login_with_redirect(&self, options: JsValue) -> Op {
+        self.login(&options, true)
     }
 
     /// True when `url` carries an authorization response.
     #[wasm_bindgen(js_name = isCallback)]
     pub fn is_callback(&self, url: &str) -> bool {
-        self.inner.is_callback(url)
+        self.with(|st, _| crate::core::is_callback(url, st.config.response_mode)) == Some(true)
     }
 
-    /// Handles the callback; resolves to `{ appState, tokens }`.
+    /// Handles the callback; the result is `{ appState, tokens, claims? }`.
     #[wasm_bindgen(js_name = handleRedirectCallback)]
-    pub fn handle_redirect_callback(&self, url: String) -> js_sys::Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move {
-            let r = client.handle_redirect_callback(&url).await.map_err(to_js)?;
-            let out = Object::new();
-            let app_state = match r.app_state {
-                Some(json) => parse_json(&json),
-                None => JsValue::UNDEFINED,
-            };
-            set(&out, "appState", &app_state);
-            set(&out, "tokens", &tokens_to_js(&r.tokens));
-            if let Some(c) = &r.claims {
-                set(&out, "claims", &parse_json(&c.json));
-            }
-            Ok(out.into())
-        })
+    pub fn handle_redirect_callback(&self, url: String) -> Op {
+        let mut op = Callback::start(&url);
+        Op::running(
+            &self.shared,
+            move |st, h, i| op.resume(st, h, i),
+            |r| {
+                let out = Object::new();
+                let app_state = r.app_state.as_deref().map_or(JsValue::UNDEFINED, parse);
+                set(&out, "appState", &app_state);
+                set(&out, "tokens", &tokens_to_js(&r.tokens));
+                if let Some(c) = &r.claims {
+                    set(&out, "claims", &parse(&c.json));
+                }
+                out.into()
+            },
+        )
     }
 
     /// The validated ID token claims of the current session, or `undefined`.
     #[wasm_bindgen(js_name = getIdTokenClaims)]
     pub fn get_id_token_claims(&self) -> JsValue {
-        self.inner
-            .id_token_claims()
-            .map_or(JsValue::UNDEFINED, |c| parse_json(&c.json))
+        self.with(|st, h| st.session(h).and_then(|s| s.claims))
+            .flatten()
+            .map_or(JsValue::UNDEFINED, |c| parse(&c.json))
     }
 
-    /// A valid access token, refreshed when it expires within the leeway.
+    /// A valid access token, refreshed when it expires within the leeway (`{ forceRefresh }`).
     #[wasm_bindgen(js_name = getAccessToken)]
-    pub fn get_access_token(&self, options: JsValue) -> js_sys::Promise {
-        let client = self.inner.clone();
-        let force = get(&options, "forceRefresh").as_bool() == Some(true);
-        future_to_promise(async move {
-            let token = client.access_token(force).await.map_err(to_js)?;
-            Ok(JsValue::from_str(&token))
-        })
+    pub fn get_access_token(&self, options: JsValue) -> Op {
+        let mut op = AccessToken::start(flag(&options, "forceRefresh"));
+        Op::running(
+            &self.shared,
+            move |st, h, i| op.resume(st, h, i),
+            |s| JsValue::from_str(s.tokens.access_token.secret()),
+        )
     }
 
     /// The current session's tokens, or `undefined`.
     #[wasm_bindgen(js_name = getTokens)]
     pub fn get_tokens(&self) -> JsValue {
-        self.inner
-            .tokens()
-            .map_or(JsValue::UNDEFINED, |t| tokens_to_js(&t).into())
+        self.with(|st, h| st.session(h))
+            .flatten()
+            .map_or(JsValue::UNDEFINED, |s| tokens_to_js(&s.tokens))
     }
 
     /// True when there is a session whose access token is valid or refreshable.
     #[wasm_bindgen(js_name = isAuthenticated)]
     pub fn is_authenticated(&self) -> bool {
-        self.inner.is_authenticated()
+        self.with(|st, h| st.is_authenticated(h)) == Some(true)
     }
 
-    /// The validated ID token claims, merged with UserInfo when `{ userInfo: true }`.
+    /// The validated ID token claims; `{ userInfo: true }` merges in UserInfo.
     #[wasm_bindgen(js_name = getUser)]
-    pub fn get_user(&self, options: JsValue) -> js_sys::Promise {
-        let client = self.inner.clone();
-        let with_userinfo = get(&options, "userInfo").as_bool() == Some(true);
-        future_to_promise(async move {
-            let claims = client.id_token_claims().map(|c| parse_json(&c.json));
-            if !with_userinfo {
-                return Ok(claims.unwrap_or(JsValue::UNDEFINED));
-            }
-            let info = parse_json(&client.user_info().await.map_err(to_js)?);
-            let merged = Object::new();
-            if let Some(c) = claims {
-                Object::assign(&merged, c.unchecked_ref());
-            }
-            Ok(Object::assign(&merged, info.unchecked_ref()).into())
-        })
+    pub fn get_user(&self, options: JsValue) -> Op {
+        let claims = self
+            .with(|st, h| st.session(h).and_then(|s| s.claims))
+            .flatten()
+            .map(|c| c.json);
+        if !flag(&options, "userInfo") {
+            let mut done = Some(claims.as_deref().map_or(JsValue::UNDEFINED, parse));
+            return Op::running(
+                &self.shared,
+                move |_, _, _| Step::Done(Ok(done.take())),
+                |v| v.unwrap_or(JsValue::UNDEFINED),
+            );
+        }
+        let mut op = UserInfo::start();
+        Op::running(
+            &self.shared,
+            move |st, h, i| op.resume(st, h, i),
+            move |info| parse(&merged_claims(claims.as_deref(), &info)),
+        )
+    }
+
+    /// UserInfo claims (bearer GET); its `sub` must equal the ID token's.
+    #[wasm_bindgen(js_name = getUserInfo)]
+    pub fn get_user_info(&self) -> Op {
+        let mut op = UserInfo::start();
+        Op::running(
+            &self.shared,
+            move |st, h, i| op.resume(st, h, i),
+            |body| parse(&body),
+        )
     }
 
     /// Ends the session: `{ returnTo, localOnly }`.
-    pub fn logout(&self, options: JsValue) -> js_sys::Promise {
-        let client = self.inner.clone();
-        // A string or a URL object; the client checks it is http(s).
-        let v = get(&options, "returnTo");
-        let return_to = match v.dyn_ref::<web_sys::Url>() {
-            Some(url) => Ok(Some(url.href())),
-            None => opt_string(&options, "returnTo", "returnTo must be an http(s) URL"),
+    pub fn logout(&self, options: JsValue) -> Op {
+        let (return_to, local_only) = match logout_options_from_json(&json(&options)) {
+            Ok(o) => o,
+            Err(e) => return Op::failed(e),
         };
-        let local_only = get(&options, "localOnly").as_bool() == Some(true);
-        future_to_promise(async move {
-            let return_to = return_to.map_err(to_js)?;
-            client.logout(return_to, local_only).await.map_err(to_js)?;
-            Ok(JsValue::UNDEFINED)
-        })
+        // A relative returnTo is resolved against the page (the core then insists on http(s)).
+        let base = self.shared.host.current_url().unwrap_or_default();
+        let return_to =
+            return_to.map(|u| web_sys::Url::new_with_base(&u, &base).map_or(u, |u| u.href()));
+        let mut op = Logout::start(return_to, local_only);
+        Op::running(
+            &self.shared,
+            move |st, h, i| op.resume(st, h, i),
+            |()| JsValue::UNDEFINED,
+        )
     }
 
-    /// `fetch(input, init)` with the bearer token for the configured API origins only.
-    pub fn fetch(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move {
-            let request = request_from(&input, &init).map_err(to_js)?;
-            Ok(client.fetch(request).await.map_err(to_js)?.into())
-        })
+    /// `fetch(input, init)` with the access token for the configured API origins only.
+    pub fn fetch(&self, input: JsValue, init: JsValue) -> Op {
+        let request = match request_from(&input, &init) {
+            Ok(r) => r,
+            Err(e) => return Op::failed(e),
+        };
+        let replay = request.clone().ok();
+        let has_auth = request.headers().has("authorization").unwrap_or(false);
+        let mut op = Fetch::start(
+            &request.url(),
+            &request.method(),
+            has_auth,
+            replay.is_some(),
+        );
+        let mut result = Op::running(
+            &self.shared,
+            move |st, h, i| op.resume(st, h, i),
+            |()| JsValue::UNDEFINED,
+        );
+        result.slots.request = Some(request);
+        result.slots.replay = replay;
+        result.fetching = true;
+        result
     }
 
     /// Subscribes to `tokensRefreshed`, `sessionExpired`, `loggedOut` or `error`; returns an id for `off`.
-    pub fn on(&self, event: &str, handler: js_sys::Function) -> Result<u32, JsValue> {
+    pub fn on(&self, event: &str, handler: Function) -> Result<u32, JsValue> {
         let listener = Rc::new(move |e: &Event| {
             let payload = match e {
                 Event::Error(err) => to_js(err.clone()),
@@ -506,21 +491,11 @@ impl WasmClient {
             };
             let _ = handler.call1(&JsValue::NULL, &payload);
         });
-        self.inner.on(event, listener).map_err(to_js)
+        self.shared.host.on(event, listener).map_err(to_js)
     }
 
     /// Unsubscribes.
     pub fn off(&self, id: u32) {
-        self.inner.off(id);
-    }
-
-    /// UserInfo claims (bearer GET); its `sub` must equal the ID token's.
-    #[wasm_bindgen(js_name = getUserInfo)]
-    pub fn get_user_info(&self) -> js_sys::Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move {
-            let body = client.user_info().await.map_err(to_js)?;
-            Ok(parse_json(&body))
-        })
+        self.shared.host.off(id);
     }
 }

@@ -3,11 +3,15 @@
 //! OAuth 2.0 Authorization Code flow with PKCE (RFC 7636) for single-page
 //! apps, in Rust compiled to WebAssembly.
 //!
-//! - [`core`]: the protocol, pure Rust, usable anywhere (tested natively).
-//! - `web` (wasm32 only): the browser side — randomness, sessionStorage,
-//!   fetch, history — and the [`web::Client`] that runs a login.
+//! - [`core`]: the protocol and every operation as a state machine
+//!   ([`core::flow`]), pure Rust, usable anywhere (tested natively).
+//! - `web` (wasm32 only): performs the effects the machines ask for —
+//!   fetch, WebCrypto, storage, Web Locks, IndexedDB, history, timers — and,
+//!   with the `rust-api` feature (default), `web::Client`, the async API for
+//!   Rust apps.
 //!
-//! The npm package wraps the same client for JavaScript.
+//! The npm package drives the same machines from a small JS await loop
+//! (feature `bindings`; no Rust futures in that build).
 //!
 //! ## Rust quick start (wasm32)
 //!
@@ -49,7 +53,7 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
     // SAFETY: wasm32-unknown-unknown without the atomics feature has one thread.
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "bindings"))]
 mod bindings;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -3,10 +3,11 @@
 //! verifies with its public key, and a fresh key after discard (logout).
 #![cfg(target_arch = "wasm32")]
 
-use pkce_wasm::core::dpop::{ath, ProofClaims};
+use pkce_wasm::core::dpop::{ath, finish_proof, proof_signing_input, ProofClaims, PublicJwk};
 use pkce_wasm::core::encoding::b64url_decode;
+use pkce_wasm::core::flow::{Effect, Outcome};
 use pkce_wasm::core::json::{self, Value};
-use pkce_wasm::web::dpop::DpopKey;
+use pkce_wasm::web::{perform, settle, Performed, Slots, WebHost};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -46,29 +47,54 @@ extern "C" {
     fn verify_proof(proof: &str) -> js_sys::Promise;
 }
 
-async fn report(client: &str) -> String {
-    JsFuture::from(private_key_report(&format!("dpop:{client}")))
+async fn report(id: &str) -> String {
+    JsFuture::from(private_key_report(id))
         .await
         .unwrap()
         .as_string()
         .unwrap()
 }
 
+/// One effect performed by the web layer, awaited.
+async fn effect(host: &WebHost, e: Effect) -> Outcome {
+    let mut slots = Slots::new();
+    match perform(e, host, &mut slots) {
+        Performed::Now(o) => o,
+        Performed::Later(p, pending) => settle(pending, JsFuture::from(p).await, host, &mut slots),
+    }
+}
+
+async fn load(host: &WebHost, id: &str) -> PublicJwk {
+    match effect(host, Effect::LoadDpopKey(id.into())).await {
+        Outcome::DpopKey(Ok(jwk)) => jwk,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn discard(host: &WebHost, id: &str) {
+    assert!(matches!(
+        effect(host, Effect::DiscardDpopKey(id.into())).await,
+        Outcome::Done(Ok(()))
+    ));
+}
+
 #[wasm_bindgen_test]
 async fn the_key_is_non_extractable_persistent_and_signs_valid_proofs() {
-    let client = "dpop-test-client";
-    DpopKey::discard(client).await.unwrap();
-    let first = DpopKey::load_or_create(client).await.unwrap();
+    let id = "dpop:test-client";
+    let host = WebHost::default();
+    discard(&host, id).await;
+    let first = load(&host, id).await;
     assert_eq!(
-        report(client).await,
+        report(id).await,
         "false|P-256|refused:InvalidAccessError",
         "exportKey of the private key fails"
     );
 
-    // A reload loads the same key from IndexedDB.
-    let again = DpopKey::load_or_create(client).await.unwrap();
-    assert_eq!(again.jwk, first.jwk);
-    assert_eq!(again.jwk.thumbprint(), first.jwk.thumbprint());
+    // A reload (a new page: a new host) loads the same key from IndexedDB.
+    let host = WebHost::default();
+    let again = load(&host, id).await;
+    assert_eq!(again, first);
+    assert_eq!(again.thumbprint(), first.thumbprint());
 
     let claims = ProofClaims {
         htm: "GET",
@@ -78,7 +104,13 @@ async fn the_key_is_non_extractable_persistent_and_signs_valid_proofs() {
         nonce: Some("n-1"),
         access_token: Some("AT"),
     };
-    let proof = again.proof(&claims).await.unwrap();
+    let input = proof_signing_input(&again, &claims);
+    let sig = match effect(&host, Effect::Sign(input.clone())).await {
+        Outcome::Signature(Ok(sig)) => sig,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(sig.len(), 64, "ES256: r || s");
+    let proof = finish_proof(&input, &sig);
     assert_eq!(
         JsFuture::from(verify_proof(&proof)).await.unwrap(),
         JsValue::TRUE,
@@ -102,8 +134,14 @@ async fn the_key_is_non_extractable_persistent_and_signs_valid_proofs() {
     );
 
     // Logout discards it: the next key is a new one.
-    DpopKey::discard(client).await.unwrap();
-    assert_eq!(report(client).await, "missing");
-    let fresh = DpopKey::load_or_create(client).await.unwrap();
-    assert_ne!(fresh.jwk, first.jwk);
+    discard(&host, id).await;
+    assert_eq!(report(id).await, "missing");
+    let fresh = load(&host, id).await;
+    assert_ne!(fresh, first);
+    // Without a loaded key there is nothing to sign with.
+    discard(&host, id).await;
+    assert!(matches!(
+        effect(&host, Effect::Sign("x".into())).await,
+        Outcome::Signature(Err(_))
+    ));
 }

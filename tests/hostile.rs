@@ -10,8 +10,9 @@ use std::cell::RefCell;
 
 use pkce_wasm::core::discovery::ProviderMetadata;
 use pkce_wasm::core::encoding::{b64url, parse_pairs};
+use pkce_wasm::core::flow::session_key;
 use pkce_wasm::core::session::{decode_session, encode_session};
-use pkce_wasm::core::transaction::{decode_record, TX_PREFIX};
+use pkce_wasm::core::transaction::{decode_record, namespace, transaction_key};
 use pkce_wasm::core::url::split;
 use pkce_wasm::core::Error;
 use pkce_wasm::web::{CacheLocation, Client, Config, Endpoints, LoginOptions};
@@ -20,6 +21,11 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// The storage namespace of the test client (issuer and client id).
+fn ns() -> String {
+    namespace("https://idp.example.com", "spa")
+}
 
 #[wasm_bindgen(inline_js = r#"
 let routes = {};
@@ -241,7 +247,7 @@ async fn begin(c: &Client) -> (String, String) {
         .unwrap();
     let p = decode_record(
         &storage
-            .get_item(&format!("{TX_PREFIX}{state}"))
+            .get_item(&transaction_key(&ns(), &state))
             .unwrap()
             .unwrap(),
     )
@@ -417,7 +423,7 @@ async fn callback_urls() {
         .unwrap()
         .unwrap();
     let (state, _) = begin(&c).await;
-    let key = format!("{TX_PREFIX}{state}");
+    let key = transaction_key(&ns(), &state);
     let rec = storage.get_item(&key).unwrap().unwrap();
     let mut p = decode_record(&rec).unwrap();
     p.created_at_ms -= 3_600_000;
@@ -440,7 +446,7 @@ async fn callback_urls() {
     );
     let (state, _) = begin(&c).await;
     storage
-        .set_item(&format!("{TX_PREFIX}{state}"), "v=1&state=x&cv=%%%")
+        .set_item(&transaction_key(&ns(), &state), "v=1&state=x&cv=%%%")
         .unwrap();
     check(
         &c.handle_redirect_callback(&callback_url(&state, "C2"))
@@ -1112,9 +1118,9 @@ async fn a_damaged_session_record_costs_nothing_and_is_repaired() {
         .unwrap()
         .unwrap();
     for garbage in ["v=1&at=&tt=Bearer", "%%%", "v=9", ""] {
-        storage.set_item("pkce-wasm.session.spa", garbage).unwrap();
+        storage.set_item(&session_key(&ns()), garbage).unwrap();
         intact(&c, garbage);
-        let repaired = storage.get_item("pkce-wasm.session.spa").unwrap().unwrap();
+        let repaired = storage.get_item(&session_key(&ns())).unwrap().unwrap();
         assert!(
             repaired.contains("at=AT-0"),
             "storage repaired from the tab's copy"
@@ -1140,11 +1146,11 @@ async fn a_restored_session_gets_its_background_refresh() {
         .session_storage()
         .unwrap()
         .unwrap();
-    let record = storage.get_item("pkce-wasm.session.spa").unwrap().unwrap();
+    let record = storage.get_item(&session_key(&ns())).unwrap().unwrap();
     let mut stored = decode_session(&record).unwrap();
     stored.tokens.expires_at_ms = Some(js_sys::Date::now() as u64 - 1000);
     storage
-        .set_item("pkce-wasm.session.spa", &encode_session(&stored, true))
+        .set_item(&session_key(&ns()), &encode_session(&stored, true))
         .unwrap();
     let mut cfg = config(CacheLocation::SessionStorage);
     cfg.auto_refresh = true;

@@ -6,8 +6,8 @@
 
 use pkce_wasm::core::discovery::ProviderMetadata;
 use pkce_wasm::core::encoding::{b64url, b64url_decode, parse_pairs};
-use pkce_wasm::core::id_token::{parse_jwks, Alg, ALL_ALGS};
-use pkce_wasm::core::transaction::{decode_record, TX_PREFIX};
+use pkce_wasm::core::id_token::{parse_jwks, Alg, Jwk, ALL_ALGS};
+use pkce_wasm::core::transaction::{decode_record, namespace, transaction_key};
 use pkce_wasm::core::url::split;
 use pkce_wasm::core::Error;
 use pkce_wasm::web::{crypto, Client, Config, Endpoints, LoginOptions};
@@ -16,6 +16,11 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// The storage namespace of the test client (issuer and client id).
+fn ns() -> String {
+    namespace("https://idp.example.com", "spa")
+}
 
 #[wasm_bindgen(inline_js = r#"
 const realFetch = globalThis.fetch;
@@ -85,6 +90,12 @@ fn jwks(keys: &[&str]) -> String {
     format!(r#"{{"keys":[{}]}}"#, keys.join(","))
 }
 
+/// The web layer's verification effect, awaited.
+async fn verify(key: &Jwk, alg: Alg, data: &[u8], sig: &[u8]) -> Result<bool, Error> {
+    let p = crypto::verify(key, alg, data, sig)?;
+    crypto::verified(JsFuture::from(p).await)
+}
+
 #[wasm_bindgen_test]
 async fn every_algorithm_verifies_and_rejects_tampering() {
     for alg in ALL_ALGS {
@@ -94,14 +105,12 @@ async fn every_algorithm_verifies_and_rejects_tampering() {
         let data = "eyJhbGciOiJ4In0.eyJzdWIiOiJhIn0";
         let sig = b64url_decode(&signature(kid, data).await).unwrap();
         assert!(
-            crypto::verify(&keys[0], alg, data.as_bytes(), &sig)
-                .await
-                .unwrap(),
+            verify(&keys[0], alg, data.as_bytes(), &sig).await.unwrap(),
             "{kid} valid"
         );
         let tampered_data = "eyJhbGciOiJ4In0.eyJzdWIiOiJiIn0";
         assert!(
-            !crypto::verify(&keys[0], alg, tampered_data.as_bytes(), &sig)
+            !verify(&keys[0], alg, tampered_data.as_bytes(), &sig)
                 .await
                 .unwrap(),
             "{kid} data"
@@ -109,7 +118,7 @@ async fn every_algorithm_verifies_and_rejects_tampering() {
         let mut bad_sig = sig.clone();
         bad_sig[5] ^= 1;
         assert!(
-            !crypto::verify(&keys[0], alg, data.as_bytes(), &bad_sig)
+            !verify(&keys[0], alg, data.as_bytes(), &bad_sig)
                 .await
                 .unwrap(),
             "{kid} sig"
@@ -124,7 +133,7 @@ async fn a_key_of_another_alg_family_is_refused() {
     let data = "a.b";
     let sig = b64url_decode(&signature("k-rsa", data).await).unwrap();
     // RSASSA signature checked as PSS with the same key: fails, never accepted.
-    assert!(!crypto::verify(&keys[0], Alg::PS256, data.as_bytes(), &sig)
+    assert!(!verify(&keys[0], Alg::PS256, data.as_bytes(), &sig)
         .await
         .unwrap_or(false));
 }
@@ -153,7 +162,11 @@ async fn oidc_client() -> Client {
         pushed_authorization_request_endpoint: None,
         require_pushed_authorization_requests: false,
     });
-    Client::create(c).await.unwrap()
+    let c = Client::create(c).await.unwrap();
+    // Memory sessions live for the page, shared by its clients of one issuer
+    // and client id: each test starts logged out.
+    c.logout(None, true).await.unwrap();
+    c
 }
 
 fn route(status: u16, ct: &str, body: &str) -> String {
@@ -174,7 +187,7 @@ async fn begin(c: &Client) -> (String, String) {
         .unwrap()
         .unwrap();
     let record = storage
-        .get_item(&format!("{TX_PREFIX}{state}"))
+        .get_item(&transaction_key(&ns(), &state))
         .unwrap()
         .unwrap();
     let nonce = decode_record(&record)

@@ -4,7 +4,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use pkce_wasm::core::encoding::{parse_pairs, push_u64};
-use pkce_wasm::core::transaction::{decode_record, encode_record, TX_PREFIX};
+use pkce_wasm::core::transaction::{
+    decode_record, encode_record, namespace, transaction_key, TX_PREFIX,
+};
 use pkce_wasm::core::url::split;
 use pkce_wasm::core::{Error, ResponseMode};
 use pkce_wasm::web::{Client, Config, LoginOptions};
@@ -12,6 +14,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// The storage namespace of the test client (issuer and client id).
+fn ns() -> String {
+    namespace("https://idp.example.com", "spa")
+}
 
 #[wasm_bindgen(inline_js = r#"
 const realFetch = globalThis.fetch;
@@ -123,7 +130,7 @@ async fn login_stores_a_single_record_keyed_by_state() {
     let c = client(ResponseMode::Query).await;
     let url = start(&c, Some(r#"{"returnTo":"/x"}"#)).await;
     let state = param(&url, "state").unwrap();
-    let record = session_get(&format!("{TX_PREFIX}{state}")).expect("record stored");
+    let record = session_get(&transaction_key(&ns(), &state)).expect("record stored");
     let pending = decode_record(&record).unwrap();
     assert_eq!(pending.state.secret(), state);
     assert_eq!(
@@ -159,7 +166,7 @@ async fn callback_exchanges_the_code_cleans_the_url_and_refuses_a_replay() {
     let c = client(ResponseMode::Query).await;
     let url = start(&c, Some(r#"{"n":1}"#)).await;
     let state = param(&url, "state").unwrap();
-    let pending = decode_record(&session_get(&format!("{TX_PREFIX}{state}")).unwrap()).unwrap();
+    let pending = decode_record(&session_get(&transaction_key(&ns(), &state)).unwrap()).unwrap();
     let cb = format!(
         "{}/cb?keep=1&code=the-code&state={state}&iss=https%3A%2F%2Fidp.example.com&session_state=x#frag",
         origin()
@@ -203,7 +210,7 @@ async fn callback_exchanges_the_code_cleans_the_url_and_refuses_a_replay() {
     assert_eq!(get("client_secret"), None);
     // address bar cleaned, the rest kept; record gone
     assert_eq!(href(), format!("{}/cb?keep=1#frag", origin()));
-    assert!(session_get(&format!("{TX_PREFIX}{state}")).is_none());
+    assert!(session_get(&transaction_key(&ns(), &state)).is_none());
     // the same callback again: a typed error and no second request
     stub_fetch(200, "application/json", TOKENS);
     let e = c.handle_redirect_callback(&cb).await.unwrap_err();
@@ -234,7 +241,7 @@ async fn expired_transaction_is_refused_without_a_request() {
     let c = client(ResponseMode::Query).await;
     let url = start(&c, None).await;
     let state = param(&url, "state").unwrap();
-    let key = format!("{TX_PREFIX}{state}");
+    let key = transaction_key(&ns(), &state);
     let mut pending = decode_record(&session_get(&key).unwrap()).unwrap();
     pending.created_at_ms -= 11 * 60 * 1000;
     session_set(&key, &encode_record(&pending));
@@ -255,10 +262,10 @@ async fn stale_records_are_swept_on_the_next_login() {
     let mut old = String::new();
     push_u64(&mut old, 1);
     session_set(
-        &format!("{TX_PREFIX}stale"),
+        &transaction_key(&ns(), "stale"),
         "v=1&state=stale&cv=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&ru=x&t=1",
     );
-    session_set(&format!("{TX_PREFIX}garbage"), "%%");
+    session_set(&transaction_key(&ns(), "garbage"), "%%");
     session_set("app-owned", "kept");
     start(&client(ResponseMode::Query).await, None).await;
     let keys = session_keys();

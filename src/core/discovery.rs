@@ -108,6 +108,36 @@ pub fn metadata_from_json(expected_issuer: &str, doc: &Value) -> Result<Provider
     })
 }
 
+/// The checks every metadata document passes, fetched or supplied by the app:
+/// its `issuer` is the configured one, every endpoint is https (http on
+/// loopback only), and a `jwks_uri` is there when ID tokens are expected.
+pub fn check_metadata(m: &ProviderMetadata, issuer: &str, openid: bool) -> Result<(), Error> {
+    if m.issuer != issuer {
+        return Err(Error::DiscoveryIssuerMismatch);
+    }
+    let endpoints: [(&'static str, Option<&String>); 7] = [
+        ("authorization_endpoint", Some(&m.authorization_endpoint)),
+        ("token_endpoint", Some(&m.token_endpoint)),
+        ("jwks_uri", m.jwks_uri.as_ref()),
+        ("userinfo_endpoint", m.userinfo_endpoint.as_ref()),
+        ("end_session_endpoint", m.end_session_endpoint.as_ref()),
+        ("revocation_endpoint", m.revocation_endpoint.as_ref()),
+        (
+            "pushed_authorization_request_endpoint",
+            m.pushed_authorization_request_endpoint.as_ref(),
+        ),
+    ];
+    for (name, url) in endpoints {
+        if let Some(u) = url {
+            check_url(u, name).map_err(|_| Error::InsecureEndpoint(name))?;
+        }
+    }
+    if openid && m.jwks_uri.is_none() {
+        return Err(Error::DiscoveryInvalid("jwks_uri"));
+    }
+    Ok(())
+}
+
 /// Parses the discovery response: status, content type, JSON, then the document.
 pub fn parse_metadata(
     expected_issuer: &str,
@@ -245,6 +275,30 @@ mod tests {
         assert_eq!(
             parse_metadata(ISS, 200, CT, insecure).unwrap_err(),
             Error::InsecureEndpoint("authorization_endpoint")
+        );
+        // The same checks for a document the app supplies itself (no silent downgrade).
+        let m = parse_metadata(ISS, 200, CT, &doc("")).unwrap();
+        assert!(check_metadata(&m, ISS, true).is_ok());
+        let no_jwks = ProviderMetadata {
+            jwks_uri: None,
+            ..m.clone()
+        };
+        assert_eq!(
+            check_metadata(&no_jwks, ISS, true).unwrap_err(),
+            Error::DiscoveryInvalid("jwks_uri")
+        );
+        assert!(check_metadata(&no_jwks, ISS, false).is_ok());
+        let http = ProviderMetadata {
+            revocation_endpoint: Some("http://idp.example.com/revoke".into()),
+            ..m.clone()
+        };
+        assert_eq!(
+            check_metadata(&http, ISS, false).unwrap_err(),
+            Error::InsecureEndpoint("revocation_endpoint")
+        );
+        assert_eq!(
+            check_metadata(&m, "https://other", false).unwrap_err(),
+            Error::DiscoveryIssuerMismatch
         );
         let loopback = r#"{"issuer":"http://127.0.0.1:9","authorization_endpoint":"http://127.0.0.1:9/auth","token_endpoint":"http://127.0.0.1:9/token"}"#;
         assert!(parse_metadata("http://127.0.0.1:9", 200, CT, loopback).is_ok());

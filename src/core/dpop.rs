@@ -16,25 +16,7 @@ pub struct PublicJwk {
     pub y: String,
 }
 
-/// Appends `s` as a JSON string literal.
-pub fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                let b = c as u8;
-                for n in [b >> 4, b & 15] {
-                    out.push(char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 }));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
+pub use super::json::push_string as push_json_string;
 
 impl PublicJwk {
     /// The JWK as JSON, members in the lexicographic order RFC 7638 requires.

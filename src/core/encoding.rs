@@ -1,62 +1,21 @@
-//! base64url (RFC 4648 §5, no padding), percent-encoding (RFC 3986 /
-//! `application/x-www-form-urlencoded`), and decimal integers — written by hand
-//! so that no `core::fmt` reaches the wasm.
+//! base64url (RFC 4648 §5, no padding: the `base64` crate, strict),
+//! percent-encoding (RFC 3986 / `application/x-www-form-urlencoded`), and
+//! decimal integers — the last two by hand, so that no `core::fmt` reaches
+//! the wasm.
 
-const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 
-fn b64_char(n: u32) -> char {
-    char::from(B64URL.get((n & 63) as usize).copied().unwrap_or(b'A'))
-}
-
-/// base64url without padding (RFC 4648 §5). Written by hand: the `base64`
-/// crate's generic engine cost ~6 kB of wasm for these two functions.
+/// base64url without padding (RFC 4648 §5), with the `base64` crate.
 pub fn b64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = b(0) << 16 | b(1) << 8 | b(2);
-        for i in 0..=chunk.len() {
-            out.push(b64_char(n >> (18 - 6 * i)));
-        }
-    }
-    out
-}
-
-fn b64_value(c: u8) -> Option<u32> {
-    Some(u32::from(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    }))
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Decodes base64url without padding; `None` on any invalid input: other
 /// alphabets, padding, an impossible length, or non-zero trailing bits
 /// (so every value has exactly one encoding).
 pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    if bytes.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= b64_value(c)? << (18 - 6 * i);
-        }
-        let produced = chunk.len() - 1; // 4 chars → 3 bytes, 3 → 2, 2 → 1
-        let unused_bits = n & (0x00ff_ffff >> (8 * produced));
-        if unused_bits != 0 {
-            return None;
-        }
-        for i in 0..produced {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
+    URL_SAFE_NO_PAD.decode(s).ok()
 }
 
 fn hex_digit(n: u8) -> char {

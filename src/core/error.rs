@@ -51,6 +51,9 @@ pub enum Error {
     StateMismatch,
     /// This callback was already processed; its code is not sent twice.
     CallbackReplayed,
+    /// The callback's `state` belongs to a login another client (issuer or
+    /// client id) started on this origin; it is left for that client.
+    CallbackOtherClient,
     /// The login transaction is older than its time-to-live.
     TransactionExpired,
     /// The stored transaction record is unreadable (edited or corrupted).
@@ -172,6 +175,7 @@ impl Error {
             Error::MissingState => "missing_state",
             Error::StateMismatch => "state_mismatch",
             Error::CallbackReplayed => "callback_replayed",
+            Error::CallbackOtherClient => "callback_other_client",
             Error::TransactionExpired => "transaction_expired",
             Error::TransactionInvalid => "transaction_invalid",
             Error::MissingCode => "missing_code",
@@ -258,6 +262,9 @@ impl Error {
             }
             Error::CallbackReplayed => {
                 "This callback was already processed; start a new login instead of reusing it."
+            }
+            Error::CallbackOtherClient => {
+                "This callback belongs to a login started by another client (another issuer or client id) on this site; it was left untouched for that client."
             }
             Error::TransactionExpired => "The login took too long and its transaction expired; please log in again.",
             Error::TransactionInvalid => "The stored login transaction is unreadable; please log in again.",
@@ -406,6 +413,7 @@ mod tests {
             Error::MissingState,
             Error::StateMismatch,
             Error::CallbackReplayed,
+            Error::CallbackOtherClient,
             Error::TransactionExpired,
             Error::TransactionInvalid,
             Error::MissingCode,
@@ -476,6 +484,7 @@ mod tests {
                 Error::MissingState => {}
                 Error::StateMismatch => {}
                 Error::CallbackReplayed => {}
+                Error::CallbackOtherClient => {}
                 Error::TransactionExpired => {}
                 Error::TransactionInvalid => {}
                 Error::MissingCode => {}
@@ -553,7 +562,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 61);
+        assert_eq!(seen.len(), 62);
     }
 
     fn provider(code: &str) -> Error {

@@ -3,10 +3,12 @@
 
 pub mod authorize;
 pub mod callback;
+pub mod config;
 pub mod discovery;
 pub mod dpop;
 pub mod encoding;
 pub mod error;
+pub mod flow;
 pub mod id_token;
 pub mod json;
 pub mod pkce;

@@ -71,19 +71,42 @@ pub fn needs_refresh(expires_at_ms: Option<u64>, now_ms: u64, leeway_ms: u64) ->
     expires_at_ms.is_some_and(|exp| exp <= now_ms.saturating_add(leeway_ms))
 }
 
-/// The storage record. The refresh token is written only when `with_refresh`
-/// (the app chose web storage for it).
-pub fn encode_session(s: &Session, with_refresh: bool) -> String {
-    let t = &s.tokens;
+/// What the session key holds: a generation (bumped on every write, by any
+/// tab), the logout epoch (bumped by every logout), and the session — or
+/// none after a logout (a tombstone that keeps the epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Write counter: of two copies of the record, the higher one is newer.
+    pub gen: u64,
+    /// Logout counter: an operation that started in an older epoch may not write.
+    pub epoch: u64,
+    /// The session; `None` once logged out.
+    pub session: Option<Session>,
+}
+
+fn push_num(f: &mut FormBuilder, key: &str, n: u64) {
+    let mut v = String::new();
+    push_u64(&mut v, n);
+    f.pair(key, &v);
+}
+
+/// The storage record (version 2). The refresh token is written only when
+/// `with_refresh` (the app chose web storage for it).
+pub fn encode_record(r: &Record, with_refresh: bool) -> String {
     let mut f = FormBuilder::default();
-    f.pair("v", "1")
-        .pair("at", t.access_token.secret())
+    f.pair("v", "2");
+    push_num(&mut f, "g", r.gen);
+    push_num(&mut f, "e", r.epoch);
+    let Some(s) = &r.session else {
+        f.pair("out", "1");
+        return f.finish();
+    };
+    let t = &s.tokens;
+    f.pair("at", t.access_token.secret())
         .pair("tt", &t.token_type)
         .pair("sc", &t.scope);
     if let Some(exp) = t.expires_at_ms {
-        let mut e = String::new();
-        push_u64(&mut e, exp);
-        f.pair("exp", &e);
+        push_num(&mut f, "exp", exp);
     }
     if let (true, Some(rt)) = (with_refresh, &t.refresh_token) {
         f.pair("rt", rt.secret());
@@ -97,12 +120,23 @@ pub fn encode_session(s: &Session, with_refresh: bool) -> String {
     f.finish()
 }
 
-/// Reads a storage record back; `None` for anything damaged.
-pub fn decode_session(record: &str) -> Option<Session> {
+/// Reads a storage record back (version 2, or a version 1 session from an
+/// older pkce-wasm as generation 0); `None` for anything damaged.
+pub fn decode_record(record: &str) -> Option<Record> {
     let pairs = parse_pairs(record)?;
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    if get("v").as_deref() != Some("1") {
-        return None;
+    let num = |k: &str| get(k).as_deref().and_then(parse_u64);
+    let (gen, epoch) = match get("v").as_deref() {
+        Some("1") => (0, 0),
+        Some("2") => (num("g")?, num("e")?),
+        _ => return None,
+    };
+    if get("out").is_some() {
+        return Some(Record {
+            gen,
+            epoch,
+            session: None,
+        });
     }
     let expires_at_ms = match get("exp") {
         Some(e) => Some(parse_u64(&e)?),
@@ -112,7 +146,7 @@ pub fn decode_session(record: &str) -> Option<Session> {
         Some(json) => Some(claims_from_json(json)?),
         None => None,
     };
-    Some(Session {
+    let session = Session {
         tokens: Tokens {
             access_token: AccessToken::new(get("at").filter(|a| !a.is_empty())?),
             token_type: get("tt")?,
@@ -122,11 +156,33 @@ pub fn decode_session(record: &str) -> Option<Session> {
             scope: get("sc").unwrap_or_default(),
         },
         claims,
+    };
+    Some(Record {
+        gen,
+        epoch,
+        session: Some(session),
     })
 }
 
+/// A session record at generation 0, epoch 0 (tests, migration).
+pub fn encode_session(s: &Session, with_refresh: bool) -> String {
+    encode_record(
+        &Record {
+            gen: 0,
+            epoch: 0,
+            session: Some(s.clone()),
+        },
+        with_refresh,
+    )
+}
+
+/// The session of a storage record, if it holds one.
+pub fn decode_session(record: &str) -> Option<Session> {
+    decode_record(record)?.session
+}
+
 /// Claims that were validated before they were stored.
-fn claims_from_json(json: String) -> Option<IdTokenClaims> {
+pub fn claims_from_json(json: String) -> Option<IdTokenClaims> {
     let v = json::parse(&json)?;
     Some(IdTokenClaims {
         sub: String::from(v.get("sub").and_then(Value::as_str)?),
@@ -248,6 +304,7 @@ mod tests {
         assert!(!encode_session(&s, false).contains("rt-1"));
         for garbage in [
             "",
+            "v=3&at=x&tt=B",
             "v=2&at=x&tt=B",
             "v=1&tt=B",
             "v=1&at=x",

@@ -93,6 +93,27 @@ pub fn oauth_error_code(content_type: Option<&str>, body: &str) -> Option<String
     json::parse(body)?.get("error")?.as_str().map(String::from)
 }
 
+/// The refresh token of a 2xx JSON answer that is otherwise unusable (a
+/// field of the wrong type, a missing one): the provider has spent the old
+/// refresh token, so this copy must be kept. Only a well-formed token counts
+/// (RFC 6749 Appendix A.17: one or more visible ASCII characters).
+pub fn salvage_refresh_token(
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+) -> Option<RefreshToken> {
+    if !(200..300).contains(&status)
+        || body.len() > MAX_BODY_BYTES
+        || !is_json_content_type(content_type)
+    {
+        return None;
+    }
+    let v = json::parse(body)?;
+    let rt = v.get("refresh_token")?.as_str()?;
+    let ok = !rt.is_empty() && rt.len() <= 8192 && rt.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    ok.then(|| RefreshToken::new(String::from(rt)))
+}
+
 /// An optional string member: absent or `null` → `None`; another type → error.
 fn opt_str(obj: &Value, key: &str) -> Result<Option<String>, Error> {
     match obj.get(key) {
@@ -220,6 +241,31 @@ mod tests {
         .unwrap();
         assert_eq!(t.expires_in, None);
         assert!(t.refresh_token.is_none());
+    }
+
+    #[test]
+    fn salvages_a_rotated_refresh_token_from_a_broken_answer() {
+        let body = r#"{"access_token":"at","token_type":"Bearer","expires_in":"3600","refresh_token":"rt-2"}"#;
+        assert_eq!(
+            parse_token_response(200, JSON, body, false)
+                .unwrap_err()
+                .code(),
+            "invalid_token_response"
+        );
+        assert_eq!(
+            salvage_refresh_token(200, JSON, body).unwrap().secret(),
+            "rt-2"
+        );
+        for (status, ct, body) in [
+            (400, JSON, r#"{"refresh_token":"rt"}"#),
+            (200, Some("text/html"), r#"{"refresh_token":"rt"}"#),
+            (200, JSON, r#"{"refresh_token":5}"#),
+            (200, JSON, r#"{"refresh_token":""}"#),
+            (200, JSON, r#"{"refresh_token":"a\nb"}"#),
+            (200, JSON, r#"{"refresh_token":"rt""#),
+        ] {
+            assert!(salvage_refresh_token(status, ct, body).is_none(), "{body}");
+        }
     }
 
     #[test]

@@ -29,22 +29,46 @@ pub trait Store {
     fn keys(&self) -> Result<Vec<String>, Error>;
 }
 
-/// The transaction rules over a [`Store`].
+/// The transaction rules over a [`Store`], for one client: keys carry the
+/// client's namespace (issuer and client id), so two clients on one origin
+/// never consume each other's logins.
 pub struct Transactions<S> {
     store: S,
+    ns: String,
     ttl_ms: u64,
 }
 
-fn tx_key(state: &str) -> String {
-    let mut k = String::from(TX_PREFIX);
-    k.push_str(state);
+/// The namespace of a client's keys, locks and DPoP key: 12 base64url
+/// characters of SHA-256(issuer, client id).
+pub fn namespace(issuer: &str, client_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(issuer.as_bytes());
+    h.update([0]);
+    h.update(client_id.as_bytes());
+    let mut ns = b64url(&h.finalize());
+    ns.truncate(12);
+    ns
+}
+
+fn key(prefix: &str, ns: &str, rest: &str) -> String {
+    let mut k = String::from(prefix);
+    k.push_str(ns);
+    k.push('.');
+    k.push_str(rest);
     k
 }
 
-fn used_key(state: &str) -> String {
-    let mut k = String::from(USED_PREFIX);
-    k.push_str(&b64url(&Sha256::digest(state.as_bytes())));
-    k
+fn tx_key(ns: &str, state: &str) -> String {
+    key(TX_PREFIX, ns, state)
+}
+
+fn used_key(ns: &str, state: &str) -> String {
+    key(USED_PREFIX, ns, &b64url(&Sha256::digest(state.as_bytes())))
+}
+
+/// The storage key of a pending login of the client `ns` (for tests and tools).
+pub fn transaction_key(ns: &str, state: &str) -> String {
+    tx_key(ns, state)
 }
 
 /// Serialises a pending login as a form-encoded record (versioned).
@@ -105,9 +129,13 @@ pub fn decode_record(record: &str) -> Result<PendingAuthorization, Error> {
 }
 
 impl<S: Store> Transactions<S> {
-    /// Rules over `store` with the given time-to-live.
-    pub fn new(store: S, ttl_ms: u64) -> Self {
-        Self { store, ttl_ms }
+    /// Rules over `store` for the client `ns` with the given time-to-live.
+    pub fn new(store: S, ns: &str, ttl_ms: u64) -> Self {
+        Self {
+            store,
+            ns: String::from(ns),
+            ttl_ms,
+        }
     }
 
     /// The underlying store.
@@ -123,7 +151,7 @@ impl<S: Store> Transactions<S> {
     /// a store that silently drops writes is caught here, before the redirect.
     pub fn begin(&self, pending: &PendingAuthorization, now_ms: u64) -> Result<(), Error> {
         self.sweep(now_ms)?;
-        let key = tx_key(pending.state.secret());
+        let key = tx_key(&self.ns, pending.state.secret());
         let record = encode_record(pending);
         self.store.set(&key, &record)?;
         if self.store.get(&key)?.as_deref() != Some(record.as_str()) {
@@ -132,22 +160,25 @@ impl<S: Store> Transactions<S> {
         Ok(())
     }
 
+    /// Drops a login that could not be started (e.g. its PAR request failed).
+    pub fn abandon(&self, state: &State) {
+        let _ = self.store.remove(&tx_key(&self.ns, state.secret()));
+    }
+
     /// Takes the login that `state` belongs to and deletes it before anything
     /// else happens, leaving a used-state marker so a replay is named as one.
+    /// A `state` that belongs to another client's login is left alone for
+    /// that client: `callback_other_client`.
     pub fn take(&self, state: &State, now_ms: u64) -> Result<PendingAuthorization, Error> {
-        let key = tx_key(state.secret());
+        let key = tx_key(&self.ns, state.secret());
         let Some(record) = self.store.get(&key)? else {
-            return Err(if self.store.get(&used_key(state.secret()))?.is_some() {
-                Error::CallbackReplayed
-            } else {
-                Error::StateMismatch
-            });
+            return Err(self.missing(state)?);
         };
         self.store.remove(&key)?;
         let mut t = String::new();
         push_u64(&mut t, now_ms);
         // Best effort: without the marker a replay is still refused, as state_mismatch.
-        let _ = self.store.set(&used_key(state.secret()), &t);
+        let _ = self.store.set(&used_key(&self.ns, state.secret()), &t);
         let _ = self.sweep(now_ms);
         let pending = decode_record(&record)?;
         if pending.state != *state {
@@ -159,15 +190,54 @@ impl<S: Store> Transactions<S> {
         Ok(pending)
     }
 
-    /// Removes expired or unreadable transactions and expired used-state markers.
+    /// Why there is no login for `state`: replayed, another client's, or unknown.
+    fn missing(&self, state: &State) -> Result<Error, Error> {
+        if self
+            .store
+            .get(&used_key(&self.ns, state.secret()))?
+            .is_some()
+        {
+            return Ok(Error::CallbackReplayed);
+        }
+        let mut suffix = String::from(".");
+        suffix.push_str(state.secret());
+        let other = self.store.keys()?.into_iter().any(|k| {
+            k.strip_prefix(TX_PREFIX)
+                .and_then(|rest| rest.strip_suffix(suffix.as_str()))
+                .is_some_and(|ns| ns != self.ns && !ns.contains('.'))
+        });
+        Ok(if other {
+            Error::CallbackOtherClient
+        } else {
+            Error::StateMismatch
+        })
+    }
+
+    /// Whether a callback with this `state` was already handled here.
+    pub fn was_used(&self, state: &State) -> bool {
+        matches!(
+            self.store.get(&used_key(&self.ns, state.secret())),
+            Ok(Some(_))
+        )
+    }
+
+    /// Removes this client's expired or unreadable transactions and expired
+    /// used-state markers (and those of pkce-wasm versions before namespaces).
     pub fn sweep(&self, now_ms: u64) -> Result<(), Error> {
+        let mut own_tx = String::from(TX_PREFIX);
+        own_tx.push_str(&self.ns);
+        own_tx.push('.');
+        let mut own_used = String::from(USED_PREFIX);
+        own_used.push_str(&self.ns);
+        own_used.push('.');
         for key in self.store.keys()? {
-            let created = if key.starts_with(TX_PREFIX) {
+            let legacy = |p: &str| key.strip_prefix(p).is_some_and(|r| !r.contains('.'));
+            let created = if key.starts_with(own_tx.as_str()) || legacy(TX_PREFIX) {
                 self.store
                     .get(&key)?
                     .and_then(|r| decode_record(&r).ok())
                     .map(|p| p.created_at_ms)
-            } else if key.starts_with(USED_PREFIX) {
+            } else if key.starts_with(own_used.as_str()) || legacy(USED_PREFIX) {
                 self.store.get(&key)?.as_deref().and_then(parse_u64)
             } else {
                 continue;
@@ -177,6 +247,21 @@ impl<S: Store> Transactions<S> {
             }
         }
         Ok(())
+    }
+}
+
+impl<T: Store + ?Sized> Store for &T {
+    fn get(&self, key: &str) -> Result<Option<String>, Error> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), Error> {
+        (**self).set(key, value)
+    }
+    fn remove(&self, key: &str) -> Result<(), Error> {
+        (**self).remove(key)
+    }
+    fn keys(&self) -> Result<Vec<String>, Error> {
+        (**self).keys()
     }
 }
 
@@ -226,8 +311,10 @@ mod tests {
         }
     }
 
+    const NS: &str = "ns-a";
+
     fn txs() -> Transactions<MemoryStore> {
-        Transactions::new(MemoryStore::default(), DEFAULT_TTL_MS)
+        Transactions::new(MemoryStore::default(), NS, DEFAULT_TTL_MS)
     }
 
     #[test]
@@ -250,7 +337,7 @@ mod tests {
         let got = t.take(&State::new("s1".into()), 2000).unwrap();
         assert_eq!(got.created_at_ms, 1000);
         assert!(
-            t.store().get(&tx_key("s1")).unwrap().is_none(),
+            t.store().get(&tx_key(NS, "s1")).unwrap().is_none(),
             "removed on first use"
         );
         assert_eq!(
@@ -273,14 +360,15 @@ mod tests {
             Error::TransactionExpired
         );
         t.begin(&pending("stale", 0), 0).unwrap();
-        t.store().set("pkce-wasm.tx.garbage", "%%%").unwrap();
+        t.store().set("pkce-wasm.tx.ns-a.garbage", "%%%").unwrap();
+        t.store().set("pkce-wasm.tx.legacy", "%%%").unwrap();
         t.store().set("other-app", "keep").unwrap();
         t.begin(&pending("fresh", DEFAULT_TTL_MS * 2), DEFAULT_TTL_MS * 2)
             .unwrap();
         let keys = t.store().keys().unwrap();
         assert!(!keys
             .iter()
-            .any(|k| k.ends_with("stale") || k.ends_with("garbage")));
+            .any(|k| k.ends_with("stale") || k.ends_with("garbage") || k.ends_with("legacy")));
         assert!(keys.iter().any(|k| k == "other-app"));
         assert!(keys.iter().any(|k| k.ends_with("fresh")));
     }
@@ -296,7 +384,7 @@ mod tests {
             "v=1&state=s&cv=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&ru=x&t=-1",
             "%",
         ] {
-            t.store().set(&tx_key("s"), garbage).unwrap();
+            t.store().set(&tx_key(NS, "s"), garbage).unwrap();
             assert_eq!(
                 t.take(&State::new("s".into()), 0).unwrap_err(),
                 Error::TransactionInvalid,
@@ -305,12 +393,33 @@ mod tests {
         }
         // a record stored under another state's key is not accepted
         t.store()
-            .set(&tx_key("a"), &encode_record(&pending("b", 0)))
+            .set(&tx_key(NS, "a"), &encode_record(&pending("b", 0)))
             .unwrap();
         assert_eq!(
             t.take(&State::new("a".into()), 0).unwrap_err(),
             Error::TransactionInvalid
         );
+    }
+
+    #[test]
+    fn another_clients_login_is_named_and_left_alone() {
+        let store = MemoryStore::default();
+        let a = Transactions::new(&store, "client-a", DEFAULT_TTL_MS);
+        let b = Transactions::new(&store, "client-b", DEFAULT_TTL_MS);
+        a.begin(&pending("s1", 1000), 1000).unwrap();
+        assert_eq!(
+            b.take(&State::new("s1".into()), 2000).unwrap_err(),
+            Error::CallbackOtherClient
+        );
+        assert_eq!(
+            a.take(&State::new("s1".into()), 2000)
+                .unwrap()
+                .created_at_ms,
+            1000
+        );
+        assert_ne!(namespace("https://a", "spa"), namespace("https://b", "spa"));
+        assert_ne!(namespace("https://a", "x"), namespace("https://a", "y"));
+        assert_eq!(namespace("https://a", "x").len(), 12);
     }
 
     struct Broken;
@@ -347,12 +456,12 @@ mod tests {
 
     #[test]
     fn broken_storage_fails_before_the_redirect() {
-        let t = Transactions::new(Broken, DEFAULT_TTL_MS);
+        let t = Transactions::new(Broken, NS, DEFAULT_TTL_MS);
         assert_eq!(
             t.begin(&pending("s", 0), 0).unwrap_err(),
             Error::StorageUnavailable
         );
-        let t = Transactions::new(DropsWrites, DEFAULT_TTL_MS);
+        let t = Transactions::new(DropsWrites, NS, DEFAULT_TTL_MS);
         assert_eq!(
             t.begin(&pending("s", 0), 0).unwrap_err(),
             Error::StorageUnavailable

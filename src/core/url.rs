@@ -70,6 +70,40 @@ pub fn check_url(url: &str, problem: &'static str) -> Result<(), Error> {
     }
 }
 
+/// The origin (`scheme://host[:port]`) of an absolute `http(s)` URL: scheme
+/// and host lowercased, the default port dropped — the form browsers
+/// serialise (`new URL(u).origin`) for ASCII hosts. `None` for anything
+/// else, userinfo included.
+pub fn origin(url: &str) -> Option<String> {
+    let (https, _) = scheme_host(url)?;
+    let rest = url.get(if https { 8 } else { 7 }..)?;
+    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let mut authority = rest.get(..end)?.to_ascii_lowercase();
+    let default = if https { ":443" } else { ":80" };
+    if authority.ends_with(default) {
+        authority.truncate(authority.len() - default.len());
+    }
+    if authority.ends_with(':') {
+        authority.pop();
+    }
+    let mut o = String::from(if https { "https://" } else { "http://" });
+    o.push_str(&authority);
+    Some(o)
+}
+
+/// `value` (an origin, an absolute URL, or a path on this page's origin) as an origin.
+pub fn origin_against(value: &str, page_origin: Option<&str>) -> Option<String> {
+    if value.starts_with('/') && !value.starts_with("//") {
+        return page_origin.map(String::from);
+    }
+    origin(value)
+}
+
+/// True for an absolute `http:` or `https:` URL (never `javascript:`, `data:`…).
+pub fn is_http_url(url: &str) -> bool {
+    scheme_host(url).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +116,34 @@ mod tests {
         );
         assert_eq!(split("https://a/b#d?x"), ("https://a/b", None, Some("d?x")));
         assert_eq!(split("https://a/b"), ("https://a/b", None, None));
+    }
+
+    #[test]
+    fn origins() {
+        for (url, want) in [
+            (
+                "https://API.example.com/x?y#z",
+                Some("https://api.example.com"),
+            ),
+            (
+                "https://api.example.com:443/",
+                Some("https://api.example.com"),
+            ),
+            ("http://127.0.0.1:80/a", Some("http://127.0.0.1")),
+            ("http://127.0.0.1:8080", Some("http://127.0.0.1:8080")),
+            ("https://[::1]:8443/a", Some("https://[::1]:8443")),
+            ("https://u:p@api.example.com/", None),
+            ("javascript:alert(1)", None),
+            ("/relative", None),
+        ] {
+            assert_eq!(origin(url).as_deref(), want, "{url}");
+        }
+        assert_eq!(
+            origin_against("/api", Some("https://app")).as_deref(),
+            Some("https://app")
+        );
+        assert!(origin_against("//evil.example/x", Some("https://app")).is_none());
+        assert!(is_http_url("HTTPS://a/b") && !is_http_url("data:text/html,x"));
     }
 
     #[test]

@@ -1,19 +1,21 @@
-//! Signature verification through SubtleCrypto, with the parameters the core chose.
+//! WebCrypto, with the parameters the core chose: ID token signature
+//! verification, and the DPoP key (ES256, `extractable: false`, kept in
+//! IndexedDB, never in web storage) and its signatures.
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 
+use super::exec::{once, then_fn, then_fn2};
+use super::host::get;
+use super::idb;
 use crate::core::id_token::{Alg, Jwk};
 use crate::core::Error;
 
 /// The global `crypto.subtle` (windows and workers); absent (an insecure
 /// context) is `crypto_unavailable`.
-pub(crate) fn subtle() -> Result<SubtleCrypto, Error> {
-    let crypto =
-        Reflect::get(&js_sys::global(), &"crypto".into()).map_err(|_| Error::CryptoUnavailable)?;
-    let subtle = Reflect::get(&crypto, &"subtle".into()).map_err(|_| Error::CryptoUnavailable)?;
+pub fn subtle() -> Result<SubtleCrypto, Error> {
+    let subtle = get(&get(&js_sys::global(), "crypto"), "subtle");
     if subtle.is_object() {
         Ok(subtle.unchecked_into())
     } else {
@@ -31,9 +33,12 @@ fn object(pairs: &[(&str, Option<JsValue>)]) -> Object {
     o
 }
 
-/// Verifies `signature` over `data` with the public `key` for `alg`.
-/// A key WebCrypto refuses to import is `jwks_invalid`; a bad signature is `Ok(false)`.
-pub async fn verify(key: &Jwk, alg: Alg, data: &[u8], signature: &[u8]) -> Result<bool, Error> {
+/// A key WebCrypto refused to import: the JWKS is unusable.
+const IMPORT_FAILED: &str = "jwks_invalid";
+
+/// Verifies `signature` over `data` with the public `key` for `alg`: the
+/// promise of a boolean (see [`verified`]).
+pub fn verify(key: &Jwk, alg: Alg, data: &[u8], signature: &[u8]) -> Result<Promise, Error> {
     let subtle = subtle()?;
     let p = alg.verify_params();
     let name = Some(JsValue::from_str(p.name));
@@ -60,20 +65,81 @@ pub async fn verify(key: &Jwk, alg: Alg, data: &[u8], signature: &[u8]) -> Resul
         .into_iter()
         .map(|(k, v)| (k, Some(JsValue::from_str(v))))
         .collect();
-    let jwk = object(&members);
     let usages = Array::of1(&JsValue::from_str("verify"));
     let imported = subtle
-        .import_key_with_object("jwk", &jwk, &import_alg, false, &usages)
+        .import_key_with_object("jwk", &object(&members), &import_alg, false, &usages)
         .map_err(|_| Error::JwksInvalid)?;
-    let crypto_key: CryptoKey = JsFuture::from(imported)
-        .await
-        .map_err(|_| Error::JwksInvalid)?
-        .unchecked_into();
-    let verified = subtle
-        .verify_with_object_and_u8_array_and_u8_array(&verify_alg, &crypto_key, signature, data)
-        .map_err(|_| Error::IdTokenSignatureInvalid)?;
-    let ok = JsFuture::from(verified)
-        .await
-        .map_err(|_| Error::IdTokenSignatureInvalid)?;
-    Ok(ok.as_bool() == Some(true))
+    let (data, signature) = (data.to_vec(), signature.to_vec());
+    let s = subtle.clone();
+    let check = once(move |key: JsValue| {
+        let key: CryptoKey = key.unchecked_into();
+        match s.verify_with_object_and_u8_array_and_u8_array(&verify_alg, &key, &signature, &data) {
+            Ok(p) => p.into(),
+            Err(_) => JsValue::FALSE,
+        }
+    });
+    let refused = once(|_| JsValue::from_str(IMPORT_FAILED));
+    Ok(then_fn2(&imported, &check, &refused))
+}
+
+/// The result of [`verify`]'s promise.
+pub fn verified(r: Result<JsValue, JsValue>) -> Result<bool, Error> {
+    match r {
+        Ok(v) if v.as_string().as_deref() == Some(IMPORT_FAILED) => Err(Error::JwksInvalid),
+        Ok(v) => Ok(v.as_bool() == Some(true)),
+        Err(_) => Err(Error::IdTokenSignatureInvalid),
+    }
+}
+
+fn ecdsa(extra: (&str, &str)) -> Object {
+    object(&[
+        ("name", Some("ECDSA".into())),
+        (extra.0, Some(extra.1.into())),
+    ])
+}
+
+/// The DPoP key stored under `id`, or a new non-extractable P-256 pair
+/// (stored): the promise of `{ key, jwk }`, the private key and the public JWK.
+pub fn dpop_key(id: &str) -> Result<Promise, Error> {
+    let subtle = subtle()?;
+    let (s1, s2) = (subtle.clone(), subtle);
+    let stored = idb::get(id)?;
+    let id = String::from(id);
+    let pair = once(move |stored: JsValue| {
+        if get(&stored, "privateKey").is_object() && get(&stored, "publicKey").is_object() {
+            return stored;
+        }
+        let usages = Array::of1(&"sign".into());
+        let Ok(made) = s1.generate_key_with_object(&ecdsa(("namedCurve", "P-256")), false, &usages)
+        else {
+            return Promise::reject(&JsValue::NULL).into();
+        };
+        // Stored before use; a key that cannot be kept is not used.
+        let keep = once(move |pair: JsValue| match idb::put(&id, &pair) {
+            Ok(put) => then_fn(&put, &once(move |_| pair)).into(),
+            Err(_) => Promise::reject(&JsValue::NULL).into(),
+        });
+        then_fn(&made, &keep).into()
+    });
+    let export = once(move |pair: JsValue| {
+        let public: CryptoKey = get(&pair, "publicKey").unchecked_into();
+        // A public key is always exportable, whatever `extractable` says.
+        let Ok(jwk) = s2.export_key("jwk", &public) else {
+            return Promise::reject(&JsValue::NULL).into();
+        };
+        let private = get(&pair, "privateKey");
+        then_fn(
+            &jwk,
+            &once(move |jwk| object(&[("key", Some(private)), ("jwk", Some(jwk))]).into()),
+        )
+        .into()
+    });
+    Ok(then_fn(&then_fn(&stored, &pair), &export))
+}
+
+/// An ES256 signature of `data` with the DPoP key: the promise of an `ArrayBuffer`.
+pub fn sign(key: &CryptoKey, data: &[u8]) -> Result<Promise, Error> {
+    subtle()?
+        .sign_with_object_and_u8_array(&ecdsa(("hash", "SHA-256")), key, data)
+        .map_err(|_| Error::DpopKeyUnavailable)
 }

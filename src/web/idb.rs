@@ -5,9 +5,9 @@
 use js_sys::Promise;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode};
+use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransactionMode};
 
+use super::exec::{once, then_fn};
 use crate::core::Error;
 
 const DB: &str = "pkce-wasm";
@@ -28,7 +28,7 @@ fn done(req: &IdbRequest) -> Promise {
     })
 }
 
-async fn open() -> Result<IdbDatabase, Error> {
+fn open() -> Result<Promise, Error> {
     let factory = web_sys::window()
         .and_then(|w| w.indexed_db().ok().flatten())
         .ok_or(Error::DpopKeyUnavailable)?;
@@ -44,49 +44,53 @@ async fn open() -> Result<IdbDatabase, Error> {
         }
     });
     req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
-    JsFuture::from(done(&req))
-        .await
-        .map_err(|_| Error::DpopKeyUnavailable)?
-        .dyn_into()
-        .map_err(|_| Error::DpopKeyUnavailable)
+    Ok(done(&req))
 }
 
-async fn run(
+fn run(
     mode: IdbTransactionMode,
-    op: impl FnOnce(&web_sys::IdbObjectStore) -> Result<IdbRequest, JsValue>,
-) -> Result<JsValue, Error> {
-    let db = open().await?;
-    let tx = db
-        .transaction_with_str_and_mode(STORE, mode)
-        .map_err(|_| Error::DpopKeyUnavailable)?;
-    let store = tx
-        .object_store(STORE)
-        .map_err(|_| Error::DpopKeyUnavailable)?;
-    let req = op(&store).map_err(|_| Error::DpopKeyUnavailable)?;
-    let result = JsFuture::from(done(&req))
-        .await
-        .map_err(|_| Error::DpopKeyUnavailable);
-    db.close();
-    result
+    op: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue> + 'static,
+) -> Result<Promise, Error> {
+    let step = once(move |db: JsValue| {
+        let db: IdbDatabase = db.unchecked_into();
+        let req = db
+            .transaction_with_str_and_mode(STORE, mode)
+            .and_then(|tx| tx.object_store(STORE))
+            .and_then(|store| op(&store));
+        match req {
+            Ok(req) => then_fn(
+                &done(&req),
+                &once(move |v| {
+                    db.close();
+                    v
+                }),
+            )
+            .into(),
+            Err(_) => {
+                db.close();
+                Promise::reject(&JsValue::NULL).into()
+            }
+        }
+    });
+    Ok(then_fn(&open()?, &step))
 }
 
 /// The value under `key` (`undefined` when absent).
-pub async fn get(key: &str) -> Result<JsValue, Error> {
-    run(IdbTransactionMode::Readonly, |s| s.get(&key.into())).await
+pub fn get(key: &str) -> Result<Promise, Error> {
+    let key = JsValue::from_str(key);
+    run(IdbTransactionMode::Readonly, move |s| s.get(&key))
 }
 
 /// Stores `value` under `key`.
-pub async fn put(key: &str, value: &JsValue) -> Result<(), Error> {
-    run(IdbTransactionMode::Readwrite, |s| {
-        s.put_with_key(value, &key.into())
+pub fn put(key: &str, value: &JsValue) -> Result<Promise, Error> {
+    let (key, value) = (JsValue::from_str(key), value.clone());
+    run(IdbTransactionMode::Readwrite, move |s| {
+        s.put_with_key(&value, &key)
     })
-    .await
-    .map(|_| ())
 }
 
 /// Deletes `key`.
-pub async fn delete(key: &str) -> Result<(), Error> {
-    run(IdbTransactionMode::Readwrite, |s| s.delete(&key.into()))
-        .await
-        .map(|_| ())
+pub fn delete(key: &str) -> Result<Promise, Error> {
+    let key = JsValue::from_str(key);
+    run(IdbTransactionMode::Readwrite, move |s| s.delete(&key))
 }

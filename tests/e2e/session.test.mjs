@@ -169,7 +169,6 @@ test('logout: local state gone, refresh token revoked at the provider, redirect 
     assert.ok(await page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('pkce-wasm.session.'))));
     const returnTo = `${demo.origin}/test/`;
     await Promise.all([page.waitForURL(/\/session\/end/), page.evaluate((r) => window.auth.logout({ returnTo: r }), returnTo)]);
-    assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('pkce-wasm.session.')).length), 0);
     const reuse = await refreshAtProvider(demo, rt);
     assert.equal(reuse.body.error, 'invalid_grant', 'revoked before leaving the app');
     assert.match(page.url(), /id_token_hint=/);
@@ -178,6 +177,9 @@ test('logout: local state gone, refresh token revoked at the provider, redirect 
     await page.waitForURL((u) => u.href.startsWith(returnTo));
     await page.waitForSelector('#status[data-done]');
     assert.equal(await statusOf(page), 'out');
+    // Back on the app's origin: its localStorage keeps only a tombstone (the logout epoch), no token.
+    const left = await page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('pkce-wasm.session.')));
+    assert.ok(left.length === 1 && /(^|&)out=1(&|$)/.test(left[0][1]) && !/(^|&)(at|rt|id)=/.test(left[0][1]), JSON.stringify(left));
 
     // localOnly: no navigation, the loggedOut event fires.
     await login(page, demo, {});
@@ -279,7 +281,9 @@ test('a failed refresh (provider unreachable) keeps the session; invalid_grant e
     assert.equal(ended, 'login_required');
     assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), false);
     assert.ok((await page.evaluate(() => window.events)).includes('sessionExpired'));
-    assert.equal(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('pkce-wasm.session.')).length), 0);
+    // What is left is a tombstone (the logout epoch), without a token in it.
+    const left = await page.evaluate(() => Object.entries(sessionStorage).filter(([k]) => k.startsWith('pkce-wasm.session.')));
+    assert.ok(left.every(([, v]) => /(^|&)out=1(&|$)/.test(v) && !/(^|&)(at|rt|id)=/.test(v)), JSON.stringify(left));
   });
   await context.close();
 });

@@ -1,0 +1,528 @@
+//! Client configuration and its validation. The JS bindings hand the
+//! options over as JSON text (`JSON.stringify(options)`), so every rule about
+//! what an option may be lives here, in one place, tested natively.
+
+use super::authorize::ResponseMode;
+use super::discovery::{metadata_from_json, ProviderMetadata};
+use super::error::Error;
+use super::json::{self, Value};
+use super::session::DEFAULT_LEEWAY_MS;
+use super::transaction::DEFAULT_TTL_MS;
+
+/// Default allowed clock skew for `exp`/`iat`, seconds.
+pub const DEFAULT_CLOCK_SKEW_S: u64 = 60;
+/// Default timeout of the SDK's own requests, ms.
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
+
+/// Where the provider's endpoints come from.
+#[derive(Debug, Clone)]
+pub enum Endpoints {
+    /// Fetch `<issuer>/.well-known/openid-configuration` (cached per page load).
+    Discover,
+    /// A discovery document supplied by the app: validated exactly like a
+    /// fetched one (issuer, endpoints, `jwks_uri` when ID tokens are expected).
+    Given(ProviderMetadata),
+    /// Explicit endpoints, no discovery (`jwks_uri` required with `openid`).
+    Explicit(ProviderMetadata),
+}
+
+/// Where the session (tokens and claims) is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheLocation {
+    /// In this page's memory only: gone on reload, unreachable to other scripts' storage reads.
+    #[default]
+    Memory,
+    /// sessionStorage: survives reloads of this tab; the refresh token is stored there.
+    SessionStorage,
+    /// localStorage: shared by every tab of the origin; refreshes are serialized across tabs.
+    LocalStorage,
+}
+
+/// When to use pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParMode {
+    /// When the provider has a `pushed_authorization_request_endpoint`.
+    #[default]
+    Auto,
+    /// Always (an error if the provider has no PAR endpoint).
+    Always,
+    /// Never (an error if the provider requires PAR).
+    Never,
+}
+
+/// Client configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The issuer identifier. Required for discovery and for `openid` scope;
+    /// a callback's `iss` and the ID token's `iss` must equal it.
+    pub issuer: Option<String>,
+    /// Discovery, supplied metadata, or explicit endpoints.
+    pub endpoints: Endpoints,
+    /// The public client's id.
+    pub client_id: String,
+    /// The registered redirect URI.
+    pub redirect_uri: String,
+    /// Space-separated scopes (default `openid`).
+    pub scope: String,
+    /// Query (default) or fragment.
+    pub response_mode: ResponseMode,
+    /// How long a started login stays valid (default 10 minutes).
+    pub transaction_ttl_ms: u64,
+    /// Allowed clock skew for ID token times, seconds (default 60).
+    pub clock_skew_s: u64,
+    /// Where the session lives (default: memory).
+    pub cache_location: CacheLocation,
+    /// Refresh when the access token expires within this many ms (default 60 000).
+    pub refresh_leeway_ms: u64,
+    /// Refresh in the background before expiry (default off).
+    pub auto_refresh: bool,
+    /// Origins `fetch` attaches the access token to (default: the page's own origin).
+    pub api_origins: Option<Vec<String>>,
+    /// How long pkce-wasm's own requests may take before they are aborted (default 10 000 ms).
+    pub timeout_ms: u32,
+    /// Sender-constrained tokens with DPoP (RFC 9449); default off.
+    pub dpop: bool,
+    /// Pushed authorization requests (RFC 9126); default [`ParMode::Auto`].
+    pub par: ParMode,
+}
+
+impl Config {
+    fn with(
+        issuer: Option<String>,
+        endpoints: Endpoints,
+        client_id: String,
+        redirect_uri: String,
+    ) -> Self {
+        Self {
+            issuer,
+            endpoints,
+            client_id,
+            redirect_uri,
+            scope: String::from("openid"),
+            response_mode: ResponseMode::Query,
+            transaction_ttl_ms: DEFAULT_TTL_MS,
+            clock_skew_s: DEFAULT_CLOCK_SKEW_S,
+            cache_location: CacheLocation::Memory,
+            refresh_leeway_ms: DEFAULT_LEEWAY_MS,
+            auto_refresh: false,
+            api_origins: None,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            dpop: false,
+            par: ParMode::Auto,
+        }
+    }
+
+    /// A configuration that discovers the provider from `issuer`.
+    pub fn discover(issuer: String, client_id: String, redirect_uri: String) -> Self {
+        Self::with(Some(issuer), Endpoints::Discover, client_id, redirect_uri)
+    }
+
+    /// A configuration with explicit endpoints (no discovery). Every supported
+    /// asymmetric algorithm is accepted for ID tokens. With `openid` in scope,
+    /// set `issuer` and the endpoints' `jwks_uri`: ID token signatures are
+    /// always verified.
+    pub fn explicit(
+        authorization_endpoint: String,
+        token_endpoint: String,
+        client_id: String,
+        redirect_uri: String,
+    ) -> Self {
+        let meta = ProviderMetadata {
+            issuer: String::new(),
+            authorization_endpoint,
+            token_endpoint,
+            jwks_uri: None,
+            userinfo_endpoint: None,
+            end_session_endpoint: None,
+            revocation_endpoint: None,
+            id_token_signing_alg_values_supported: super::id_token::ALL_ALGS
+                .iter()
+                .map(|a| String::from(a.name()))
+                .collect(),
+            authorization_response_iss_parameter_supported: false,
+            pushed_authorization_request_endpoint: None,
+            require_pushed_authorization_requests: false,
+        };
+        Self::with(None, Endpoints::Explicit(meta), client_id, redirect_uri)
+    }
+}
+
+const CACHE_PROBLEM: &str = "cacheLocation must be 'memory', 'sessionStorage' or 'localStorage'";
+const MODE_PROBLEM: &str = "responseMode must be 'query' or 'fragment'";
+const PAR_PROBLEM: &str = "pushedAuthorizationRequests must be 'auto', true or false";
+const TIMEOUT_PROBLEM: &str = "timeout must be seconds between 0 and 600";
+
+/// A string member: absent or `null` → `None`; another type → `problem`.
+pub(crate) fn opt_str(
+    obj: &Value,
+    key: &str,
+    problem: &'static str,
+) -> Result<Option<String>, Error> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::InvalidConfig(problem)),
+    }
+}
+
+fn req_str(obj: &Value, key: &str, problem: &'static str) -> Result<String, Error> {
+    opt_str(obj, key, problem)?.ok_or(Error::InvalidConfig(problem))
+}
+
+pub(crate) fn opt_bool(
+    obj: &Value,
+    key: &str,
+    problem: &'static str,
+) -> Result<Option<bool>, Error> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(Error::InvalidConfig(problem)),
+    }
+}
+
+/// A JSON number as milliseconds: plain decimal, non-negative, at most `max_s`
+/// seconds (fractions of a millisecond are dropped). `null` (what
+/// `JSON.stringify` makes of `NaN` and `Infinity`) and exponents are refused.
+pub(crate) fn millis(v: &Value, max_s: u64) -> Option<u64> {
+    let Value::Number(text) = v else { return None };
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let secs = super::encoding::parse_u64(int)?;
+    let mut ms = secs.checked_mul(1000)?;
+    let mut scale = 100;
+    for b in frac.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        ms = ms.saturating_add(u64::from(b - b'0') * scale);
+        scale /= 10;
+    }
+    (ms <= max_s * 1000).then_some(ms)
+}
+
+fn seconds(
+    obj: &Value,
+    key: &str,
+    max_s: u64,
+    problem: &'static str,
+) -> Result<Option<u64>, Error> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(v) => millis(v, max_s)
+            .map(Some)
+            .ok_or(Error::InvalidConfig(problem)),
+    }
+}
+
+/// The client options (`createClient(options)`) from their JSON text.
+pub fn config_from_json(text: &str) -> Result<Config, Error> {
+    let o = json::parse(text)
+        .filter(|v| matches!(v, Value::Object(_)))
+        .ok_or(Error::InvalidConfig("options must be an object"))?;
+    let issuer = opt_str(&o, "issuer", "issuer must be a string")?;
+    let client_id = req_str(&o, "clientId", "clientId (string) is required")?;
+    let redirect_uri = req_str(&o, "redirectUri", "redirectUri (string) is required")?;
+    let auth = opt_str(
+        &o,
+        "authorizationEndpoint",
+        "authorizationEndpoint must be a string",
+    )?;
+    let token = opt_str(&o, "tokenEndpoint", "tokenEndpoint must be a string")?;
+    let mut c = if auth.is_some() || token.is_some() {
+        let mut c = Config::explicit(
+            auth.ok_or(Error::InvalidConfig(
+                "authorizationEndpoint (string) is required with tokenEndpoint",
+            ))?,
+            token.ok_or(Error::InvalidConfig(
+                "tokenEndpoint (string) is required with authorizationEndpoint",
+            ))?,
+            client_id,
+            redirect_uri,
+        );
+        if let Endpoints::Explicit(m) = &mut c.endpoints {
+            m.jwks_uri = opt_str(&o, "jwksUri", "jwksUri must be a string")?;
+            m.userinfo_endpoint =
+                opt_str(&o, "userinfoEndpoint", "userinfoEndpoint must be a string")?;
+        }
+        c.issuer = issuer;
+        c
+    } else {
+        let iss = issuer.ok_or(Error::InvalidConfig(
+            "issuer, or authorizationEndpoint and tokenEndpoint, is required",
+        ))?;
+        match o.get("metadata") {
+            None | Some(Value::Null) => Config::discover(iss, client_id, redirect_uri),
+            // Supplied metadata goes through the same validation as a fetched document.
+            Some(doc @ Value::Object(_)) => {
+                let meta = metadata_from_json(&iss, doc)?;
+                let mut c = Config::discover(iss, client_id, redirect_uri);
+                c.endpoints = Endpoints::Given(meta);
+                c
+            }
+            Some(_) => return Err(Error::InvalidConfig("metadata must be a JSON object")),
+        }
+    };
+    if let Some(scope) = opt_str(&o, "scope", "scope must be a string")? {
+        c.scope = scope;
+    }
+    c.response_mode = match opt_str(&o, "responseMode", MODE_PROBLEM)?.as_deref() {
+        None | Some("query") => ResponseMode::Query,
+        Some("fragment") => ResponseMode::Fragment,
+        Some(_) => return Err(Error::InvalidConfig(MODE_PROBLEM)),
+    };
+    const TTL_PROBLEM: &str = "transactionTtl must be seconds between 1 and 86400";
+    if let Some(ttl) = seconds(&o, "transactionTtl", 86_400, TTL_PROBLEM)? {
+        if ttl < 1000 {
+            return Err(Error::InvalidConfig(TTL_PROBLEM));
+        }
+        c.transaction_ttl_ms = ttl;
+    }
+    if let Some(skew) = seconds(
+        &o,
+        "clockSkew",
+        600,
+        "clockSkew must be seconds between 0 and 600",
+    )? {
+        c.clock_skew_s = skew / 1000;
+    }
+    c.cache_location = match opt_str(&o, "cacheLocation", CACHE_PROBLEM)?.as_deref() {
+        None | Some("memory") => CacheLocation::Memory,
+        Some("sessionStorage") => CacheLocation::SessionStorage,
+        Some("localStorage") => CacheLocation::LocalStorage,
+        Some(_) => return Err(Error::InvalidConfig(CACHE_PROBLEM)),
+    };
+    if let Some(l) = seconds(
+        &o,
+        "refreshLeeway",
+        3600,
+        "refreshLeeway must be seconds between 0 and 3600",
+    )? {
+        c.refresh_leeway_ms = l;
+    }
+    c.auto_refresh = opt_bool(&o, "autoRefresh", "autoRefresh must be a boolean")?.unwrap_or(false);
+    c.dpop = opt_bool(&o, "dpop", "dpop must be a boolean")?.unwrap_or(false);
+    if c.dpop && !cfg!(feature = "dpop") {
+        return Err(Error::InvalidConfig(
+            "this build of pkce-wasm has no DPoP support (the `dpop` feature)",
+        ));
+    }
+    c.par = match o.get("pushedAuthorizationRequests") {
+        None => ParMode::Auto,
+        Some(Value::Bool(true)) => ParMode::Always,
+        Some(Value::Bool(false)) => ParMode::Never,
+        Some(Value::String(s)) if s == "auto" => ParMode::Auto,
+        Some(_) => return Err(Error::InvalidConfig(PAR_PROBLEM)),
+    };
+    if let Some(t) = o.get("timeout") {
+        match millis(t, 600) {
+            Some(ms) if ms > 0 => c.timeout_ms = ms as u32,
+            _ => return Err(Error::InvalidConfig(TIMEOUT_PROBLEM)),
+        }
+    }
+    match o.get("apiOrigins") {
+        None => {}
+        Some(Value::Array(items)) => {
+            let list = items
+                .iter()
+                .map(|v| v.as_str().map(String::from))
+                .collect::<Option<Vec<_>>>()
+                .ok_or(Error::InvalidConfig(
+                    "apiOrigins must be an array of origins",
+                ))?;
+            c.api_origins = Some(list);
+        }
+        Some(_) => {
+            return Err(Error::InvalidConfig(
+                "apiOrigins must be an array of origins",
+            ))
+        }
+    }
+    Ok(c)
+}
+
+/// Per-login options.
+#[derive(Debug, Default, Clone)]
+pub struct LoginOptions {
+    /// Application state (JSON text) handed back by the callback.
+    pub app_state: Option<String>,
+    /// Extra authorization parameters; protocol parameters are refused.
+    pub extra_params: Vec<(String, String)>,
+    /// A caller-supplied code verifier (checked); normally left `None`.
+    pub code_verifier: Option<String>,
+}
+
+const EXTRA_PROBLEM: &str =
+    "extraParams values must be strings, numbers, booleans or arrays of them";
+
+fn param_text(v: &Value) -> Result<Option<String>, Error> {
+    Ok(match v {
+        Value::Null => None,
+        Value::String(s) | Value::Number(s) => Some(s.clone()),
+        Value::Bool(b) => Some(String::from(if *b { "true" } else { "false" })),
+        _ => return Err(Error::InvalidConfig(EXTRA_PROBLEM)),
+    })
+}
+
+/// `loginWithRedirect` / `authorizeUrl` options from their JSON text
+/// (`undefined` options arrive as `null`).
+pub fn login_options_from_json(text: &str) -> Result<LoginOptions, Error> {
+    let o = match json::parse(text) {
+        Some(Value::Null) => return Ok(LoginOptions::default()),
+        Some(o @ Value::Object(_)) => o,
+        _ => return Err(Error::InvalidConfig("login options must be an object")),
+    };
+    let mut out = LoginOptions {
+        app_state: o.get("appState").map(Value::to_json),
+        code_verifier: opt_str(&o, "codeVerifier", "codeVerifier must be a string")?,
+        ..LoginOptions::default()
+    };
+    match o.get("extraParams") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(members)) => {
+            for (k, v) in members {
+                let values = match v {
+                    Value::Array(items) => items.as_slice(),
+                    one => core::slice::from_ref(one),
+                };
+                for item in values {
+                    if let Some(s) = param_text(item)? {
+                        out.extra_params.push((k.clone(), s));
+                    }
+                }
+            }
+        }
+        Some(_) => return Err(Error::InvalidConfig("extraParams must be an object")),
+    }
+    Ok(out)
+}
+
+/// `logout` options from their JSON text: `returnTo` (a string, or a `URL`,
+/// which serialises to its href) and `localOnly`.
+pub fn logout_options_from_json(text: &str) -> Result<(Option<String>, bool), Error> {
+    const PROBLEM: &str = "returnTo must be an http(s) URL";
+    match json::parse(text) {
+        Some(Value::Null) => Ok((None, false)),
+        Some(o @ Value::Object(_)) => Ok((
+            opt_str(&o, "returnTo", PROBLEM)?,
+            o.get("localOnly").and_then(Value::as_bool) == Some(true),
+        )),
+        _ => Err(Error::InvalidConfig("logout options must be an object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#""issuer":"https://idp.example.com","clientId":"spa","redirectUri":"https://app.example.com/""#;
+
+    fn cfg(extra: &str) -> Result<Config, Error> {
+        config_from_json(&format!("{{{BASE}{extra}}}"))
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let c = cfg("").unwrap();
+        assert!(matches!(c.endpoints, Endpoints::Discover));
+        assert_eq!(c.scope, "openid");
+        assert_eq!(c.timeout_ms, DEFAULT_TIMEOUT_MS);
+        let c = cfg(r#","timeout":0.5,"refreshLeeway":30,"cacheLocation":"localStorage","pushedAuthorizationRequests":false,"apiOrigins":["https://api.example.com"],"autoRefresh":true,"transactionTtl":60,"clockSkew":0"#).unwrap();
+        assert_eq!(c.timeout_ms, 500);
+        assert_eq!(c.refresh_leeway_ms, 30_000);
+        assert_eq!(c.cache_location, CacheLocation::LocalStorage);
+        assert_eq!(c.par, ParMode::Never);
+        assert!(c.auto_refresh);
+        assert_eq!(c.transaction_ttl_ms, 60_000);
+        assert_eq!(c.clock_skew_s, 0);
+        assert_eq!(c.api_origins.unwrap(), ["https://api.example.com"]);
+    }
+
+    #[test]
+    fn bad_options_are_invalid_config() {
+        for bad in [
+            r#","timeout":-1"#,
+            r#","timeout":null"#,
+            r#","timeout":0"#,
+            r#","timeout":1e3"#,
+            r#","clockSkew":1000000000"#,
+            r#","scope":["openid"]"#,
+            r#","responseMode":"form_post""#,
+            r#","cacheLocation":"cookie""#,
+            r#","apiOrigins":"https://api""#,
+            r#","apiOrigins":[1]"#,
+            r#","autoRefresh":"yes""#,
+            r#","dpop":"true""#,
+            r#","pushedAuthorizationRequests":"sometimes""#,
+            r#","transactionTtl":0"#,
+            r#","metadata":"x""#,
+            r#","redirectUri":{}"#,
+            r#","clientId":7"#,
+        ] {
+            assert_eq!(cfg(bad).unwrap_err().code(), "invalid_config", "{bad}");
+        }
+        for bad in ["null", "42", "\"x\"", "[]", "{"] {
+            assert_eq!(config_from_json(bad).unwrap_err().code(), "invalid_config");
+        }
+        assert_eq!(
+            cfg(r#","metadata":{"issuer":"https://evil.example"}"#)
+                .unwrap_err()
+                .code(),
+            "discovery_issuer_mismatch"
+        );
+    }
+
+    #[test]
+    fn logout_options() {
+        assert_eq!(logout_options_from_json("null").unwrap(), (None, false));
+        assert_eq!(
+            logout_options_from_json(r#"{"returnTo":"https://app/","localOnly":true}"#).unwrap(),
+            (Some("https://app/".into()), true)
+        );
+        assert_eq!(
+            logout_options_from_json(r#"{"returnTo":42}"#)
+                .unwrap_err()
+                .code(),
+            "invalid_config"
+        );
+    }
+
+    #[test]
+    fn login_options() {
+        let o = login_options_from_json(
+            r#"{"appState":{"returnTo":"/x","n":[1,true,null]},"extraParams":{"prompt":"login","max_age":0,"x":["a","b"],"f":true,"skip":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            o.app_state.as_deref(),
+            Some(r#"{"returnTo":"/x","n":[1,true,null]}"#)
+        );
+        let p: Vec<(&str, &str)> = o
+            .extra_params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            p,
+            [
+                ("prompt", "login"),
+                ("max_age", "0"),
+                ("x", "a"),
+                ("x", "b"),
+                ("f", "true")
+            ]
+        );
+        assert!(login_options_from_json("null").unwrap().app_state.is_none());
+        for bad in [
+            "5",
+            r#"{"extraParams":"a"}"#,
+            r#"{"extraParams":{"claims":{"a":1}}}"#,
+            r#"{"codeVerifier":12}"#,
+        ] {
+            assert_eq!(
+                login_options_from_json(bad).unwrap_err().code(),
+                "invalid_config",
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! One of the SDK's own requests to the provider. With DPoP on it carries a
+//! fresh proof (and `Authorization: DPoP`), and a `use_dpop_nonce` answer
+//! makes exactly one retry with the server's nonce (RFC 9449 §8).
+
+use super::{
+    random_token, unexpected, ClientState, Effect, Host, HttpRequest, HttpResponse, Outcome, Step,
+};
+use crate::core::dpop::{finish_proof, proof_signing_input, retry_nonce, ProofClaims};
+use crate::core::error::Error;
+use crate::core::token::oauth_error_code;
+use crate::core::url::origin;
+
+/// A DPoP proof for one request: the key loaded first if needed, then signed.
+#[derive(Debug)]
+pub(crate) struct Proof {
+    htm: String,
+    url: String,
+    access_token: Option<String>,
+    input: Option<String>,
+}
+
+impl Proof {
+    pub(crate) fn new(htm: &str, url: &str, access_token: Option<&str>) -> Self {
+        Proof {
+            htm: String::from(htm),
+            url: String::from(url),
+            access_token: access_token.map(String::from),
+            input: None,
+        }
+    }
+
+    /// Drives the proof: an effect to perform, or the finished proof.
+    pub(crate) fn resume(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        input: Outcome,
+    ) -> Step<String> {
+        match input {
+            Outcome::Start => {}
+            Outcome::DpopKey(Ok(jwk)) => st.dpop_jwk = Some(jwk),
+            Outcome::DpopKey(Err(e)) | Outcome::Signature(Err(e)) => return Step::Done(Err(e)),
+            Outcome::Signature(Ok(sig)) => {
+                return match self.input.take() {
+                    Some(i) => Step::Done(Ok(finish_proof(&i, &sig))),
+                    None => unexpected(),
+                }
+            }
+            _ => return unexpected(),
+        }
+        let Some(jwk) = &st.dpop_jwk else {
+            return Step::Effect(Effect::LoadDpopKey(st.dpop_key_id()));
+        };
+        let jti = match random_token(host) {
+            Ok(j) => j,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        let origin = origin(&self.url).unwrap_or_default();
+        let signing_input = proof_signing_input(
+            jwk,
+            &ProofClaims {
+                htm: &self.htm,
+                url: &self.url,
+                iat: host.now_ms() / 1000,
+                jti: &jti,
+                nonce: st.nonce_for(&origin),
+                access_token: self.access_token.as_deref(),
+            },
+        );
+        self.input = Some(signing_input.clone());
+        Step::Effect(Effect::Sign(signing_input))
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Start,
+    Proving(Proof),
+    Sending,
+}
+
+/// A request to the provider, with DPoP when the client uses it. A second
+/// request (`with_companion`) can travel concurrently with the first attempt:
+/// the callback fetches the JWKS while the code is exchanged.
+#[derive(Debug)]
+pub struct Call {
+    method: &'static str,
+    url: String,
+    body: Option<String>,
+    access_token: Option<String>,
+    companion: Option<HttpRequest>,
+    /// The companion's answer, once it came.
+    pub companion_answer: Option<Result<HttpResponse, Error>>,
+    attempt: u8,
+    state: State,
+}
+
+impl Call {
+    /// A request; `access_token` goes in `Authorization` (`Bearer`, or `DPoP` with a proof).
+    pub fn new(
+        method: &'static str,
+        url: &str,
+        body: Option<String>,
+        access_token: Option<&str>,
+    ) -> Self {
+        Call {
+            method,
+            url: String::from(url),
+            body,
+            access_token: access_token.map(String::from),
+            companion: None,
+            companion_answer: None,
+            attempt: 0,
+            state: State::Start,
+        }
+    }
+
+    /// Sends `other` concurrently with the first attempt.
+    pub fn with_companion(mut self, other: Option<HttpRequest>) -> Self {
+        self.companion = other;
+        self
+    }
+
+    fn send(&mut self, st: &ClientState, proof: Option<String>) -> Step<HttpResponse> {
+        let dpop = proof.is_some();
+        let req = HttpRequest {
+            method: self.method,
+            url: self.url.clone(),
+            body: self.body.clone(),
+            authorization: self.access_token.as_deref().map(|t| {
+                let mut v = String::from(if dpop { "DPoP " } else { "Bearer " });
+                v.push_str(t);
+                v
+            }),
+            dpop: proof,
+            timeout_ms: st.config.timeout_ms,
+        };
+        self.state = State::Sending;
+        Step::Effect(match self.companion.take() {
+            Some(other) => Effect::HttpPair(req, other),
+            None => Effect::Http(req),
+        })
+    }
+
+    /// Drives the request: an effect to perform, or the provider's answer.
+    pub fn resume(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        input: Outcome,
+    ) -> Step<HttpResponse> {
+        let answer = match (&mut self.state, input) {
+            (State::Start, Outcome::Start) => {
+                if !(cfg!(feature = "dpop") && st.config.dpop) {
+                    return self.send(st, None);
+                }
+                return self.prove(st, host, Outcome::Start);
+            }
+            (State::Proving(_), input) => return self.prove(st, host, input),
+            (State::Sending, Outcome::Http(r)) => r,
+            (State::Sending, Outcome::HttpPair(r, other)) => {
+                self.companion_answer = Some(other);
+                r
+            }
+            _ => return unexpected(),
+        };
+        let r = match answer {
+            Ok(r) => r,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        if !(cfg!(feature = "dpop") && st.config.dpop) {
+            return Step::Done(Ok(r));
+        }
+        st.remember_nonce(
+            &origin(&self.url).unwrap_or_default(),
+            r.dpop_nonce.as_deref(),
+        );
+        let error = oauth_error_code(r.content_type.as_deref(), &r.body);
+        let retry = retry_nonce(
+            self.attempt,
+            r.status,
+            error.as_deref(),
+            r.www_authenticate.as_deref(),
+            r.dpop_nonce.as_deref(),
+        );
+        if retry.is_none() {
+            return Step::Done(Ok(r));
+        }
+        self.attempt += 1;
+        self.state = State::Start;
+        self.prove(st, host, Outcome::Start)
+    }
+
+    fn prove(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        input: Outcome,
+    ) -> Step<HttpResponse> {
+        if let State::Start = self.state {
+            let p = Proof::new(self.method, &self.url, self.access_token.as_deref());
+            self.state = State::Proving(p);
+        }
+        let State::Proving(p) = &mut self.state else {
+            return unexpected();
+        };
+        match p.resume(st, host, input) {
+            Step::Effect(e) => Step::Effect(e),
+            Step::Done(Ok(proof)) => self.send(st, Some(proof)),
+            Step::Done(Err(e)) => Step::Done(Err(e)),
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The redirect back from the provider: the callback parsed and checked, its
+//! transaction consumed before any request, the code exchanged while the
+//! JWKS is fetched, the tokens written ahead as soon as they parse (not yet
+//! handed to the app), the ID token validated, and only then the session.
+//!
+//! Write-ahead: the code is spent once the token endpoint answers, so the
+//! tokens are kept (under `pkce-wasm.pending.<ns>`) until their ID token
+//! validates. If validation fails for a reason that says nothing about the
+//! token (a JWKS request that timed out, say), the address bar keeps the
+//! callback and handling it again (a retry, a reload) completes the login
+//! without another redirect.
+
+use sha2::{Digest, Sha256};
+
+use super::call::Call;
+use super::store::pending_key;
+use super::verify::{jwks_request, Verify};
+use super::{Area, AreaStore, ClientState, Host, Outcome, Step};
+use crate::core::authorize::has_openid;
+use crate::core::callback::{clean_callback_url, parse_callback};
+use crate::core::encoding::{b64url, parse_pairs, parse_u64, push_u64, FormBuilder};
+use crate::core::error::Error;
+use crate::core::id_token::IdTokenClaims;
+use crate::core::secret::{AccessToken, IdToken, RefreshToken};
+use crate::core::session::{revocation_request, Session, Tokens};
+use crate::core::token::{code_exchange, parse_token_response};
+use crate::core::transaction::Transactions;
+
+/// What a successful callback yields.
+#[derive(Debug)]
+pub struct CallbackResult {
+    /// The tokens.
+    pub tokens: Tokens,
+    /// The validated ID token claims, when an ID token was issued.
+    pub claims: Option<IdTokenClaims>,
+    /// The application state given to the login, as JSON text.
+    pub app_state: Option<String>,
+}
+
+/// Tokens from a code exchange whose ID token is not validated yet.
+#[derive(Debug, Clone)]
+struct Pending {
+    state_hash: String,
+    tokens: Tokens,
+    nonce: Option<String>,
+    max_age: Option<u64>,
+    app_state: Option<String>,
+    epoch: u64,
+}
+
+fn state_hash(state: &str) -> String {
+    b64url(&Sha256::digest(state.as_bytes()))
+}
+
+fn encode(p: &Pending) -> String {
+    let t = &p.tokens;
+    let mut f = FormBuilder::default();
+    let num = |f: &mut FormBuilder, k: &str, n: u64| {
+        let mut v = String::new();
+        push_u64(&mut v, n);
+        f.pair(k, &v);
+    };
+    f.pair("v", "1")
+        .pair("sh", &p.state_hash)
+        .pair("at", t.access_token.secret())
+        .pair("tt", &t.token_type)
+        .pair("sc", &t.scope);
+    num(&mut f, "e", p.epoch);
+    for (k, v) in [
+        ("rt", t.refresh_token.as_ref().map(|r| r.secret())),
+        ("id", t.id_token.as_ref().map(|r| r.secret())),
+        ("n", p.nonce.as_deref()),
+        ("as", p.app_state.as_deref()),
+    ] {
+        if let Some(v) = v {
+            f.pair(k, v);
+        }
+    }
+    for (k, v) in [("exp", t.expires_at_ms), ("ma", p.max_age)] {
+        if let Some(v) = v {
+            num(&mut f, k, v);
+        }
+    }
+    f.finish()
+}
+
+fn decode(text: &str) -> Option<Pending> {
+    let pairs = parse_pairs(text)?;
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let num = |k: &str| get(k).map(|v| parse_u64(&v));
+    if get("v").as_deref() != Some("1") {
+        return None;
+    }
+    Some(Pending {
+        state_hash: get("sh")?,
+        tokens: Tokens {
+            access_token: AccessToken::new(get("at")?),
+            token_type: get("tt")?,
+            expires_at_ms: num("exp").map_or(Some(None), |n| n.map(Some))?,
+            refresh_token: get("rt").map(RefreshToken::new),
+            id_token: get("id").map(IdToken::new),
+            scope: get("sc").unwrap_or_default(),
+        },
+        nonce: get("n"),
+        max_age: num("ma").map_or(Some(None), |n| n.map(Some))?,
+        app_state: get("as"),
+        epoch: num("e")??,
+    })
+}
+
+#[derive(Debug)]
+enum State {
+    Start,
+    Exchanging(Call, Pending),
+    Validating(Verify, Pending),
+    Revoking(Call),
+}
+
+/// Handles the redirect back from the provider.
+#[derive(Debug)]
+pub struct Callback {
+    url: String,
+    keep_url: bool,
+    state: State,
+}
+
+impl Callback {
+    /// Handles the callback at `url`.
+    pub fn start(url: &str) -> Self {
+        Callback {
+            url: String::from(url),
+            keep_url: false,
+            state: State::Start,
+        }
+    }
+
+    /// Ends the operation: the address bar loses the response parameters,
+    /// unless tokens are kept for a retry of this very callback.
+    fn finish(
+        &self,
+        st: &ClientState,
+        host: &dyn Host,
+        r: Result<CallbackResult, Error>,
+    ) -> Step<CallbackResult> {
+        // Another client's callback stays in the address bar for that client.
+        let keep = self.keep_url || matches!(r, Err(Error::CallbackOtherClient));
+        if !keep && host.current_url().as_deref() == Some(self.url.as_str()) {
+            if let Some(clean) = clean_callback_url(&self.url, st.config.response_mode) {
+                host.replace_url(&clean);
+            }
+        }
+        Step::Done(r)
+    }
+
+    fn drop_pending(st: &ClientState, host: &dyn Host) {
+        let _ = host.remove(st.area(), &pending_key(&st.ns));
+    }
+
+    /// Drives the callback.
+    pub fn resume(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        input: Outcome,
+    ) -> Step<CallbackResult> {
+        let step = match &mut self.state {
+            State::Start => match self.begin(st, host) {
+                Ok(state) => {
+                    self.state = state;
+                    return self.resume(st, host, Outcome::Start);
+                }
+                Err(e) => return self.finish(st, host, Err(e)),
+            },
+            State::Exchanging(call, pending) => match call.resume(st, host, input) {
+                Step::Effect(e) => return Step::Effect(e),
+                Step::Done(answer) => {
+                    let prefetched = call.companion_answer.take();
+                    let mut p = pending.clone();
+                    match answer.and_then(|r| {
+                        parse_token_response(
+                            r.status,
+                            r.content_type.as_deref(),
+                            &r.body,
+                            st.config.dpop,
+                        )
+                    }) {
+                        Err(e) => return self.finish(st, host, Err(e)),
+                        Ok(t) => {
+                            p.tokens = Tokens::from_response(t, host.now_ms(), &st.config.scope);
+                            // Write-ahead: the code is spent; these tokens are the only copy.
+                            let _ = host.set(st.area(), &pending_key(&st.ns), &encode(&p));
+                            match p.tokens.id_token.clone() {
+                                Some(id) => {
+                                    let v = Verify::new(
+                                        id.secret(),
+                                        p.nonce.as_deref(),
+                                        p.max_age,
+                                        prefetched,
+                                    );
+                                    self.state = State::Validating(v, p);
+                                    return self.resume(st, host, Outcome::Start);
+                                }
+                                None if has_openid(&st.config.scope) => {
+                                    Self::drop_pending(st, host);
+                                    return self.finish(st, host, Err(Error::IdTokenMissing));
+                                }
+                                None => (p, None),
+                            }
+                        }
+                    }
+                }
+            },
+            State::Validating(v, p) => match v.resume(st, host, input) {
+                Step::Effect(e) => return Step::Effect(e),
+                Step::Done(Ok(claims)) => (p.clone(), Some(claims)),
+                Step::Done(Err(e)) => {
+                    // A bad token is dropped; a failure that says nothing about it keeps it for a retry.
+                    if e.code().starts_with("id_token_") || e == Error::JwksKeyAmbiguous {
+                        Self::drop_pending(st, host);
+                    } else {
+                        self.keep_url = true;
+                    }
+                    return self.finish(st, host, Err(e));
+                }
+            },
+            State::Revoking(call) => match call.resume(st, host, input) {
+                Step::Effect(e) => return Step::Effect(e),
+                Step::Done(_) => return self.finish(st, host, Err(Error::LoginRequired)),
+            },
+        };
+        let (p, claims) = step;
+        self.complete(st, host, p, claims)
+    }
+
+    /// Parses the callback and consumes its transaction (or finds the tokens
+    /// a failed attempt at this same callback kept).
+    fn begin(&mut self, st: &mut ClientState, host: &dyn Host) -> Result<State, Error> {
+        let response = parse_callback(&self.url, st.config.response_mode)?;
+        let txs = Transactions::new(
+            AreaStore {
+                host,
+                area: Area::Session,
+            },
+            &st.ns,
+            st.config.transaction_ttl_ms,
+        );
+        let pending = match txs.take(&response.state, host.now_ms()) {
+            Ok(p) => p,
+            Err(Error::CallbackReplayed) => {
+                let hash = state_hash(response.state.secret());
+                let kept = host
+                    .get(st.area(), &pending_key(&st.ns))
+                    .ok()
+                    .flatten()
+                    .and_then(|t| decode(&t))
+                    .filter(|p| p.state_hash == hash);
+                return match kept {
+                    Some(p) => {
+                        let Some(id) = p.tokens.id_token.as_ref() else {
+                            return Err(Error::CallbackReplayed);
+                        };
+                        let v = Verify::new(id.secret(), p.nonce.as_deref(), p.max_age, None);
+                        Ok(State::Validating(v, p))
+                    }
+                    None => Err(Error::CallbackReplayed),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        let cb = response.validate(
+            pending,
+            st.config.issuer.as_deref(),
+            st.meta.authorization_response_iss_parameter_supported,
+        )?;
+        let req = code_exchange(&st.meta.token_endpoint, &st.config.client_id, &cb);
+        let companion = if has_openid(&st.config.scope) {
+            jwks_request(st, host)
+        } else {
+            None
+        };
+        let p = cb.pending;
+        let pending = Pending {
+            state_hash: state_hash(p.state.secret()),
+            tokens: Tokens {
+                access_token: AccessToken::new(String::new()),
+                token_type: String::new(),
+                expires_at_ms: None,
+                refresh_token: None,
+                id_token: None,
+                scope: String::new(),
+            },
+            nonce: p.nonce.map(|n| String::from(n.secret())),
+            max_age: p.max_age,
+            app_state: p.app_state,
+            epoch: st.record(host).epoch,
+        };
+        let call = Call::new("POST", &req.url, Some(req.body), None).with_companion(companion);
+        Ok(State::Exchanging(call, pending))
+    }
+
+    fn complete(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        p: Pending,
+        claims: Option<IdTokenClaims>,
+    ) -> Step<CallbackResult> {
+        Self::drop_pending(st, host);
+        // Logout wins: a logout since this callback began means no session now.
+        if st.record(host).epoch != p.epoch {
+            if let (Some(endpoint), Some(rt)) =
+                (&st.meta.revocation_endpoint, &p.tokens.refresh_token)
+            {
+                let r = revocation_request(endpoint, &st.config.client_id, rt);
+                let mut call = Call::new("POST", &r.url, Some(r.body), None);
+                let first = call.resume(st, host, Outcome::Start);
+                self.state = State::Revoking(call);
+                return match first {
+                    Step::Effect(e) => Step::Effect(e),
+                    Step::Done(_) => self.finish(st, host, Err(Error::LoginRequired)),
+                };
+            }
+            return self.finish(st, host, Err(Error::LoginRequired));
+        }
+        let session = Session {
+            tokens: p.tokens.clone(),
+            claims: claims.clone(),
+        };
+        st.save(host, Some(session), p.epoch);
+        let result = CallbackResult {
+            tokens: p.tokens,
+            claims,
+            app_state: p.app_state,
+        };
+        self.finish(st, host, Ok(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_round_trips() {
+        let p = Pending {
+            state_hash: state_hash("s"),
+            tokens: Tokens {
+                access_token: AccessToken::new("at".into()),
+                token_type: "Bearer".into(),
+                expires_at_ms: Some(5),
+                refresh_token: Some(RefreshToken::new("r&t".into())),
+                id_token: Some(IdToken::new("a.b.c".into())),
+                scope: "openid x".into(),
+            },
+            nonce: Some("n".into()),
+            max_age: None,
+            app_state: Some(r#"{"a":"&="}"#.into()),
+            epoch: 3,
+        };
+        let back = decode(&encode(&p)).unwrap();
+        assert_eq!(back.tokens, p.tokens);
+        assert_eq!(back.app_state, p.app_state);
+        assert_eq!((back.epoch, back.max_age, back.nonce), (3, None, p.nonce));
+        assert!(decode("v=1&sh=x").is_none());
+        assert!(decode("v=1&sh=x&at=a&tt=b&e=x").is_none());
+    }
+}

@@ -1,0 +1,174 @@
+//! Making a client: the configuration checked, the provider discovered (once
+//! per page load) or its supplied metadata validated exactly like a fetched
+//! document, and the state every later operation works on.
+
+use super::verify::get;
+use super::{unexpected, Area, ClientState, Effect, Host, Outcome, RefreshShare, Step};
+use crate::core::authorize::{check_request, has_openid, AuthorizeRequest};
+use crate::core::config::{Config, Endpoints};
+use crate::core::discovery::{check_metadata, discovery_url, parse_metadata, ProviderMetadata};
+use crate::core::error::Error;
+use crate::core::id_token::allowed_algs;
+use crate::core::transaction::namespace;
+use crate::core::url::{check_url, origin, origin_against};
+
+fn cache_key(issuer: &str) -> String {
+    let mut k = String::from("pkce-wasm.discovery.");
+    k.push_str(issuer);
+    k
+}
+
+/// Creates a client.
+#[derive(Debug)]
+pub struct Create {
+    config: Option<Config>,
+}
+
+impl Create {
+    /// Starts making a client from `config`.
+    pub fn start(config: Config) -> Self {
+        Create {
+            config: Some(config),
+        }
+    }
+
+    /// Drives it: discovery when needed, then the client's state.
+    pub fn resume(&mut self, host: &dyn Host, input: Outcome) -> Step<ClientState> {
+        let Some(config) = self.config.as_ref() else {
+            return unexpected();
+        };
+        let issuer = config.issuer.clone().unwrap_or_default();
+        let meta = match (&config.endpoints, input) {
+            (Endpoints::Discover, Outcome::Start) => {
+                if let Some(iss) = &config.issuer {
+                    if let Err(e) =
+                        check_url(iss, "issuer must be an https URL (http only on loopback)")
+                    {
+                        return Step::Done(Err(e));
+                    }
+                }
+                if config.issuer.is_none() {
+                    return Step::Done(Err(Error::InvalidConfig(
+                        "issuer, or authorizationEndpoint and tokenEndpoint, is required",
+                    )));
+                }
+                match host.get(Area::Page, &cache_key(&issuer)) {
+                    Ok(Some(doc)) => parse_metadata(&issuer, 200, Some("application/json"), &doc),
+                    _ => {
+                        let req = get(&discovery_url(&issuer), config.timeout_ms);
+                        return Step::Effect(Effect::Http(req));
+                    }
+                }
+            }
+            (Endpoints::Discover, Outcome::Http(r)) => r.and_then(|r| {
+                let m = parse_metadata(&issuer, r.status, r.content_type.as_deref(), &r.body)?;
+                let _ = host.set(Area::Page, &cache_key(&issuer), &r.body);
+                Ok(m)
+            }),
+            (Endpoints::Given(m) | Endpoints::Explicit(m), Outcome::Start) => Ok(m.clone()),
+            _ => return unexpected(),
+        };
+        let Some(config) = self.config.take() else {
+            return unexpected();
+        };
+        Step::Done(meta.and_then(|m| build(config, m, host)))
+    }
+}
+
+fn build(
+    config: Config,
+    mut meta: ProviderMetadata,
+    host: &dyn Host,
+) -> Result<ClientState, Error> {
+    if let Some(iss) = &config.issuer {
+        check_url(iss, "issuer must be an https URL (http only on loopback)")?;
+    }
+    let openid = has_openid(&config.scope);
+    let issuer = match (&config.issuer, openid) {
+        (Some(i), _) => i.as_str(),
+        (None, true) => {
+            return Err(Error::InvalidConfig(
+                "issuer is required when scope includes openid",
+            ))
+        }
+        (None, false) => "",
+    };
+    match &config.endpoints {
+        Endpoints::Explicit(_) => {
+            meta.issuer = String::from(issuer);
+            for (url, problem) in [
+                (
+                    &meta.jwks_uri,
+                    "jwksUri must be an https URL (http only on loopback)",
+                ),
+                (
+                    &meta.userinfo_endpoint,
+                    "userinfoEndpoint must be an https URL (http only on loopback)",
+                ),
+            ] {
+                if let Some(u) = url {
+                    check_url(u, problem)?;
+                }
+            }
+            if openid && meta.jwks_uri.is_none() {
+                return Err(Error::InvalidConfig(
+                    "jwksUri is required when scope includes openid: ID token signatures are always verified",
+                ));
+            }
+        }
+        // Supplied and fetched metadata pass the very same checks.
+        _ => check_metadata(&meta, issuer, openid)?,
+    }
+    check_url(
+        &meta.token_endpoint,
+        "tokenEndpoint must be an https URL (http only on loopback) without a fragment",
+    )?;
+    let page = host.current_url().as_deref().and_then(origin);
+    let api_origins = match &config.api_origins {
+        Some(list) => list
+            .iter()
+            .map(|o| {
+                origin_against(o, page.as_deref())
+                    .ok_or(Error::InvalidConfig("apiOrigins must be URLs or origins"))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => page.into_iter().collect(),
+    };
+    check_request(&AuthorizeRequest {
+        authorization_endpoint: &meta.authorization_endpoint,
+        client_id: &config.client_id,
+        redirect_uri: &config.redirect_uri,
+        scope: &config.scope,
+        response_mode: config.response_mode,
+        extra_params: &[],
+        dpop_jkt: None,
+    })?;
+    let ns = namespace(
+        if issuer.is_empty() {
+            &meta.token_endpoint
+        } else {
+            issuer
+        },
+        &config.client_id,
+    );
+    let mut st = ClientState {
+        algs: allowed_algs(&meta.id_token_signing_alg_values_supported),
+        config,
+        meta,
+        ns,
+        api_origins,
+        mem: None,
+        unsynced: false,
+        refresh: RefreshShare::default(),
+        dpop_jwk: None,
+        nonces: Vec::new(),
+    };
+    // This tab's copy of the record starts from storage (and remembers its epoch).
+    let _ = st.record(host);
+    if st.config.auto_refresh {
+        // A session restored from web storage gets its timer too.
+        host.watch_wake();
+        st.schedule(host);
+    }
+    Ok(st)
+}

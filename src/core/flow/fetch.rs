@@ -1,0 +1,146 @@
+//! `fetch` with the access token — only for the configured API origins
+//! (default: the page's own), never any other origin, and never over an
+//! `Authorization` header the app set itself. With DPoP: `Authorization:
+//! DPoP` and a fresh proof with `ath`; a `use_dpop_nonce` challenge retries
+//! once with the server's nonce. A 401 with `error="invalid_token"`
+//! refreshes once and retries. Retries happen only when the request can be
+//! replayed (the host cloned it before sending).
+
+use super::call::Proof;
+use super::refresh::AccessToken;
+use super::{unexpected, AppRequest, ClientState, Effect, Host, Outcome, Step};
+use crate::core::dpop::retry_nonce;
+use crate::core::session::is_invalid_token_challenge;
+use crate::core::url::origin;
+
+#[derive(Debug)]
+enum State {
+    Start,
+    Plain,
+    Token(Box<AccessToken>),
+    Proving(Proof, String),
+    Sent,
+}
+
+/// The app's request, sent with the token when its origin is allowed.
+#[derive(Debug)]
+pub struct Fetch {
+    url: String,
+    method: String,
+    allowed: Option<String>,
+    can_replay: bool,
+    replay: bool,
+    token: String,
+    state: State,
+}
+
+impl Fetch {
+    /// `url` is the request's absolute URL; `has_authorization` whether the
+    /// app set that header; `can_replay` whether a copy was kept for a retry.
+    pub fn start(url: &str, method: &str, has_authorization: bool, can_replay: bool) -> Self {
+        Fetch {
+            url: String::from(url),
+            method: String::from(method),
+            allowed: (!has_authorization).then(|| origin(url)).flatten(),
+            can_replay,
+            replay: false,
+            token: String::new(),
+            state: State::Start,
+        }
+    }
+
+    fn send(&mut self, token: &str, proof: Option<String>) -> Step<()> {
+        let mut auth = String::from(if proof.is_some() { "DPoP " } else { "Bearer " });
+        auth.push_str(token);
+        self.token = String::from(token);
+        self.state = State::Sent;
+        Step::Effect(Effect::AppFetch(AppRequest {
+            authorization: Some(auth),
+            dpop: proof,
+            replay: self.replay,
+        }))
+    }
+
+    fn with_token(&mut self, st: &mut ClientState, host: &dyn Host, token: String) -> Step<()> {
+        if !(cfg!(feature = "dpop") && st.config.dpop) {
+            return self.send(&token, None);
+        }
+        self.state = State::Proving(Proof::new(&self.method, &self.url, Some(&token)), token);
+        self.resume(st, host, Outcome::Start)
+    }
+
+    /// Drives the request; the response itself stays with the host.
+    pub fn resume(&mut self, st: &mut ClientState, host: &dyn Host, input: Outcome) -> Step<()> {
+        match (&mut self.state, input) {
+            (State::Start, Outcome::Start) => {
+                let allowed = self
+                    .allowed
+                    .as_ref()
+                    .is_some_and(|o| st.api_origins.contains(o));
+                if !allowed {
+                    self.state = State::Plain;
+                    return Step::Effect(Effect::AppFetch(AppRequest {
+                        authorization: None,
+                        dpop: None,
+                        replay: false,
+                    }));
+                }
+                self.state = State::Token(Box::new(AccessToken::start(false)));
+                self.resume(st, host, Outcome::Start)
+            }
+            (State::Plain, Outcome::App(r)) => Step::Done(r.map(|_| ())),
+            (State::Token(t), input) => match t.resume(st, host, input) {
+                Step::Effect(e) => Step::Effect(e),
+                Step::Done(Err(e)) => Step::Done(Err(e)),
+                Step::Done(Ok(s)) => {
+                    let token = String::from(s.tokens.access_token.secret());
+                    self.with_token(st, host, token)
+                }
+            },
+            (State::Proving(p, token), input) => match p.resume(st, host, input) {
+                Step::Effect(e) => Step::Effect(e),
+                Step::Done(Err(e)) => Step::Done(Err(e)),
+                Step::Done(Ok(proof)) => {
+                    let token = core::mem::take(token);
+                    self.send(&token, Some(proof))
+                }
+            },
+            (State::Sent, Outcome::App(r)) => {
+                let r = match r {
+                    Ok(r) => r,
+                    Err(e) => return Step::Done(Err(e)),
+                };
+                let dpop = cfg!(feature = "dpop") && st.config.dpop;
+                let origin = self.allowed.clone().unwrap_or_default();
+                if dpop {
+                    st.remember_nonce(&origin, r.dpop_nonce.as_deref());
+                }
+                let nonce_retry = dpop
+                    && retry_nonce(
+                        0,
+                        r.status,
+                        None,
+                        r.www_authenticate.as_deref(),
+                        r.dpop_nonce.as_deref(),
+                    )
+                    .is_some();
+                let token_retry = r.status == 401
+                    && r.www_authenticate
+                        .as_deref()
+                        .is_some_and(is_invalid_token_challenge);
+                if self.replay || !self.can_replay || !(nonce_retry || token_retry) {
+                    return Step::Done(Ok(()));
+                }
+                self.replay = true;
+                if token_retry {
+                    self.state = State::Token(Box::new(AccessToken::start(true)));
+                    return self.resume(st, host, Outcome::Start);
+                }
+                // The nonce changed: a new proof for the same token.
+                let token = core::mem::take(&mut self.token);
+                self.with_token(st, host, token)
+            }
+            _ => unexpected(),
+        }
+    }
+}

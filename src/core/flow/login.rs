@@ -1,0 +1,193 @@
+//! Starting a login: fresh verifier, state and nonce; the transaction stored
+//! in sessionStorage (read back before anything leaves the page); PAR when
+//! the provider offers or requires it; `dpop_jkt` with DPoP.
+
+use super::{unexpected, Area, AreaStore, ClientState, Effect, Host, HttpRequest, Outcome, Step};
+use crate::core::authorize::{
+    authorize, authorize_params, par_redirect_url, par_request, parse_par_response,
+    AuthorizeRequest, Entropy, PendingAuthorization,
+};
+use crate::core::config::{LoginOptions, ParMode};
+use crate::core::error::Error;
+use crate::core::secret::CodeVerifier;
+use crate::core::transaction::Transactions;
+
+const PAR_MISSING: &str =
+    "pushedAuthorizationRequests is true but the provider has no pushed_authorization_request_endpoint";
+
+#[derive(Debug)]
+enum State {
+    Start,
+    Key,
+    Pushed(PendingAuthorization, u64),
+}
+
+/// Starts a login; the result is the URL to visit (or, with `navigate`, the page goes there).
+#[derive(Debug)]
+pub struct Login {
+    options: LoginOptions,
+    navigate: bool,
+    state: State,
+}
+
+impl Login {
+    /// A login with `options`; `navigate` sends the page to the provider at the end.
+    pub fn start(options: LoginOptions, navigate: bool) -> Self {
+        Login {
+            options,
+            navigate,
+            state: State::Start,
+        }
+    }
+
+    fn done(&self, host: &dyn Host, url: Result<String, Error>) -> Step<String> {
+        if let (true, Ok(u)) = (self.navigate, &url) {
+            if let Err(e) = host.navigate(u) {
+                return Step::Done(Err(e));
+            }
+        }
+        Step::Done(url)
+    }
+
+    /// Drives the login.
+    pub fn resume(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        input: Outcome,
+    ) -> Step<String> {
+        match (&self.state, input) {
+            (State::Start, Outcome::Start) => {
+                if cfg!(feature = "dpop") && st.config.dpop && st.dpop_jwk.is_none() {
+                    self.state = State::Key;
+                    return Step::Effect(Effect::LoadDpopKey(st.dpop_key_id()));
+                }
+            }
+            (State::Key, Outcome::DpopKey(r)) => match r {
+                Ok(jwk) => st.dpop_jwk = Some(jwk),
+                Err(e) => return Step::Done(Err(e)),
+            },
+            (State::Pushed(..), Outcome::Http(r)) => {
+                let State::Pushed(pending, sent_at) =
+                    core::mem::replace(&mut self.state, State::Start)
+                else {
+                    return unexpected();
+                };
+                let pushed = r
+                    .and_then(|r| parse_par_response(r.status, r.content_type.as_deref(), &r.body));
+                // A device that slept through the request must not send a dead request_uri.
+                let pushed = pushed.and_then(|p| {
+                    if p.expired(host.now_ms().saturating_sub(sent_at)) {
+                        Err(Error::ParRequestExpired)
+                    } else {
+                        Ok(p)
+                    }
+                });
+                let url = pushed.map(|p| {
+                    par_redirect_url(
+                        &st.meta.authorization_endpoint,
+                        &st.config.client_id,
+                        &p.request_uri,
+                    )
+                });
+                if url.is_err() {
+                    self.transactions(st, host).abandon(&pending.state);
+                }
+                return self.done(host, url);
+            }
+            _ => return unexpected(),
+        }
+        match self.build(st, host) {
+            Ok(Ok(url)) => self.done(host, Ok(url)),
+            Ok(Err(request)) => Step::Effect(Effect::Http(request)),
+            Err(e) => Step::Done(Err(e)),
+        }
+    }
+
+    fn transactions<'a>(
+        &self,
+        st: &ClientState,
+        host: &'a dyn Host,
+    ) -> Transactions<AreaStore<'a>> {
+        Transactions::new(
+            AreaStore {
+                host,
+                area: Area::Session,
+            },
+            &st.ns,
+            st.config.transaction_ttl_ms,
+        )
+    }
+
+    /// The authorization URL, or the PAR request to send first.
+    fn build(
+        &mut self,
+        st: &ClientState,
+        host: &dyn Host,
+    ) -> Result<Result<String, HttpRequest>, Error> {
+        let verifier = self
+            .options
+            .code_verifier
+            .take()
+            .map(CodeVerifier::parse)
+            .transpose()?;
+        let mut e = Entropy {
+            verifier: [0; 32],
+            state: [0; 32],
+            nonce: [0; 32],
+        };
+        for buf in [&mut e.verifier, &mut e.state, &mut e.nonce] {
+            host.random(buf)?;
+        }
+        let meta = &st.meta;
+        // Built without the `par` feature, the mode is constantly `Never` and PAR compiles away.
+        let mode = if cfg!(feature = "par") {
+            st.config.par
+        } else {
+            ParMode::Never
+        };
+        let par_endpoint = match (mode, &meta.pushed_authorization_request_endpoint) {
+            (ParMode::Never, _) if meta.require_pushed_authorization_requests => {
+                return Err(Error::ParRequired)
+            }
+            (ParMode::Never, _) | (ParMode::Auto, None) => None,
+            (ParMode::Always, None) => return Err(Error::InvalidConfig(PAR_MISSING)),
+            (_, Some(endpoint)) => Some(endpoint),
+        };
+        let jkt = st
+            .dpop_jwk
+            .as_ref()
+            .filter(|_| st.config.dpop)
+            .map(|k| k.thumbprint());
+        let request = AuthorizeRequest {
+            authorization_endpoint: &meta.authorization_endpoint,
+            client_id: &st.config.client_id,
+            redirect_uri: &st.config.redirect_uri,
+            scope: &st.config.scope,
+            response_mode: st.config.response_mode,
+            extra_params: &self.options.extra_params,
+            dpop_jkt: jkt.as_deref(),
+        };
+        let now = host.now_ms();
+        let app_state = self.options.app_state.take();
+        let txs = self.transactions(st, host);
+        let Some(endpoint) = par_endpoint else {
+            let (url, pending) = authorize(&request, &e, verifier, now, app_state)?;
+            txs.begin(&pending, now)?;
+            return Ok(Ok(url));
+        };
+        let (params, pending) = authorize_params(&request, &e, verifier, now, app_state)?;
+        // Storage is checked before the network, and the record dropped if PAR fails.
+        txs.begin(&pending, now)?;
+        let post = par_request(endpoint, &params);
+        self.state = State::Pushed(pending, now);
+        Ok(Err(HttpRequest {
+            method: "POST",
+            url: post.url,
+            body: Some(post.body),
+            authorization: None,
+            dpop: None,
+            timeout_ms: st.config.timeout_ms,
+        }))
+    }
+}

@@ -1,0 +1,198 @@
+//! Logout: a tombstone with the next epoch first (so no operation that began
+//! before can write a session after it, in this tab or another), the
+//! refresh token revoked (RFC 7009), a fresh DPoP key for the next session,
+//! `loggedOut`, and then — with localStorage — a sweep under the refresh
+//! lock for a session another tab's refresh wrote just before it saw the
+//! logout. Finally the end-session redirect (OIDC RP-Initiated Logout) or
+//! `returnTo`.
+
+use super::call::Call;
+use super::settle::Settle;
+use super::store::session_key;
+use super::{random_token, unexpected, Area, ClientState, Effect, Event, Host, Outcome, Step};
+use crate::core::error::Error;
+use crate::core::session::{decode_record, end_session_url, revocation_request, Session};
+use crate::core::url::is_http_url;
+
+const RETURN_TO_PROBLEM: &str = "returnTo must be an http(s) URL";
+
+#[derive(Debug)]
+enum State {
+    Start,
+    Marked,
+    Revoking(Call),
+    Discarding,
+    Locking,
+    Settling(Settle),
+    Sweeping(Call),
+    Finished,
+}
+
+/// Ends the session.
+#[derive(Debug)]
+pub struct Logout {
+    return_to: Option<String>,
+    local_only: bool,
+    session: Option<Session>,
+    epoch: u64,
+    locked: bool,
+    state: State,
+}
+
+impl Logout {
+    /// `return_to` is absolute (the bindings resolve it against the page) and must be http(s).
+    pub fn start(return_to: Option<String>, local_only: bool) -> Self {
+        Logout {
+            return_to,
+            local_only,
+            session: None,
+            epoch: 0,
+            locked: false,
+            state: State::Start,
+        }
+    }
+
+    fn revoke(st: &ClientState, rt: Option<&crate::core::secret::RefreshToken>) -> Option<Call> {
+        let (endpoint, rt) = (st.meta.revocation_endpoint.as_ref()?, rt?);
+        let r = revocation_request(endpoint, &st.config.client_id, rt);
+        Some(Call::new("POST", &r.url, Some(r.body), None))
+    }
+
+    fn report(host: &dyn Host, r: Result<super::HttpResponse, Error>) {
+        match r {
+            Ok(r) if (200..300).contains(&r.status) => {}
+            Ok(r) => host.emit(Event::Error(Error::RevocationFailed(r.status))),
+            Err(e) => host.emit(Event::Error(e)),
+        }
+    }
+
+    /// Drives the logout.
+    pub fn resume(&mut self, st: &mut ClientState, host: &dyn Host, input: Outcome) -> Step<()> {
+        let mut input = input;
+        loop {
+            let next = match (&mut self.state, input) {
+                (State::Start, Outcome::Start) => {
+                    // Checked before anything is cleared: a bad returnTo costs the user nothing.
+                    if self.return_to.as_deref().is_some_and(|u| !is_http_url(u)) {
+                        return Step::Done(Err(Error::InvalidConfig(RETURN_TO_PROBLEM)));
+                    }
+                    let rec = st.record(host);
+                    self.epoch = rec.epoch.saturating_add(1);
+                    let written = st.save(host, None, self.epoch);
+                    host.clear_timer();
+                    self.session = rec.session;
+                    // Other tabs' refreshes wait for the tombstone to reach them.
+                    if let Some(mark) = written.and_then(|w| st.marker(host, &w)) {
+                        self.state = State::Marked;
+                        return Step::Effect(mark);
+                    }
+                    State::Marked
+                }
+                (State::Marked, Outcome::Start | Outcome::Done(_)) => {
+                    let rt = self
+                        .session
+                        .as_ref()
+                        .and_then(|s| s.tokens.refresh_token.as_ref());
+                    match Self::revoke(st, rt) {
+                        Some(call) => State::Revoking(call),
+                        None => State::Discarding,
+                    }
+                }
+                (State::Revoking(call), input) => match call.resume(st, host, input) {
+                    Step::Effect(e) => return Step::Effect(e),
+                    Step::Done(r) => {
+                        Self::report(host, r);
+                        State::Discarding
+                    }
+                },
+                (State::Discarding, Outcome::Start) if cfg!(feature = "dpop") && st.config.dpop => {
+                    // A fresh key for the next session.
+                    st.dpop_jwk = None;
+                    self.state = State::Discarding;
+                    return Step::Effect(Effect::DiscardDpopKey(st.dpop_key_id()));
+                }
+                (State::Discarding, Outcome::Start | Outcome::Done(_)) => {
+                    host.emit(Event::LoggedOut);
+                    if st.area() == Area::Local && host.locks_available() {
+                        self.state = State::Locking;
+                        return Step::Effect(Effect::Lock(st.lock_name()));
+                    }
+                    State::Finished
+                }
+                (State::Locking, Outcome::Locked { .. }) => {
+                    self.locked = true;
+                    State::Settling(Settle::default())
+                }
+                (State::Settling(settle), input) => {
+                    if let Step::Effect(e) = settle.resume(st, host, input) {
+                        return Step::Effect(e);
+                    }
+                    // A refresh in another tab that had not seen the logout yet may have written.
+                    let stored = host.get(st.area(), &session_key(&st.ns)).ok().flatten();
+                    let stale = stored
+                        .as_deref()
+                        .and_then(decode_record)
+                        .filter(|r| r.epoch < self.epoch && r.session.is_some());
+                    match stale {
+                        Some(r) => {
+                            let _ = st.save(host, None, self.epoch);
+                            let rt = r
+                                .session
+                                .as_ref()
+                                .and_then(|s| s.tokens.refresh_token.as_ref());
+                            match Self::revoke(st, rt) {
+                                Some(call) => State::Sweeping(call),
+                                None => State::Finished,
+                            }
+                        }
+                        None => State::Finished,
+                    }
+                }
+                (State::Sweeping(call), input) => match call.resume(st, host, input) {
+                    Step::Effect(e) => return Step::Effect(e),
+                    Step::Done(r) => {
+                        Self::report(host, r);
+                        State::Finished
+                    }
+                },
+                (State::Finished, _) => return self.leave(st, host),
+                _ => return unexpected(),
+            };
+            // The next state starts in this same step.
+            self.state = next;
+            input = Outcome::Start;
+        }
+    }
+
+    fn leave(&mut self, st: &ClientState, host: &dyn Host) -> Step<()> {
+        if self.locked {
+            self.locked = false;
+            host.unlock(&st.lock_name());
+        }
+        if self.local_only {
+            return Step::Done(Ok(()));
+        }
+        let url = match (&st.meta.end_session_endpoint, self.return_to.take()) {
+            (Some(end), return_to) => {
+                let state = match random_token(host) {
+                    Ok(s) => s,
+                    Err(e) => return Step::Done(Err(e)),
+                };
+                let hint = self
+                    .session
+                    .as_ref()
+                    .and_then(|s| s.tokens.id_token.as_ref());
+                end_session_url(
+                    end,
+                    &st.config.client_id,
+                    hint,
+                    return_to.as_deref(),
+                    &state,
+                )
+            }
+            (None, Some(url)) => url,
+            (None, None) => return Step::Done(Ok(())),
+        };
+        Step::Done(host.navigate(&url))
+    }
+}

@@ -1,0 +1,413 @@
+//! Every operation as a state machine (the sans-IO shape of quinn-proto).
+//!
+//! An operation is made with `start(..)` and driven with
+//! `resume(&mut self, state, host, outcome) -> Step`: a [`Step`] is either
+//! an [`Effect`] the driver must perform and answer with an [`Outcome`], or
+//! the operation's result. Synchronous effects — storage, the clock,
+//! entropy, the address bar, events — are calls on a [`Host`] and complete
+//! in place; only what a browser answers later (fetch, WebCrypto, Web
+//! Locks, IndexedDB, timers) is an [`Effect`]. Every protocol decision,
+//! including what is persisted and when, is made here; the browser layer
+//! (`web`) and the simulator (`tests/simulation`) only perform effects.
+
+mod call;
+mod callback;
+mod create;
+mod fetch;
+mod login;
+mod logout;
+mod refresh;
+mod settle;
+mod store;
+mod userinfo;
+mod verify;
+
+pub use call::Call;
+pub use callback::{Callback, CallbackResult};
+pub use create::Create;
+pub use fetch::Fetch;
+pub use login::Login;
+pub use logout::Logout;
+pub use refresh::{AccessToken, Wake};
+pub use store::session_key;
+pub use userinfo::{merged_claims, UserInfo};
+
+use super::config::Config;
+use super::discovery::ProviderMetadata;
+use super::dpop::PublicJwk;
+use super::error::Error;
+use super::id_token::{Alg, Jwk};
+use super::session::{Record, Session};
+use super::transaction::Store;
+
+/// Which store a key lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// This page's memory (gone on reload): memory sessions, the discovery and JWKS caches.
+    Page,
+    /// The tab's `sessionStorage`.
+    Session,
+    /// The origin's `localStorage` (shared by tabs).
+    Local,
+}
+
+/// Session events, delivered to the app's listeners after the step that emitted them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// New tokens from a refresh.
+    TokensRefreshed,
+    /// The session ended without a logout (refresh token rejected or expired).
+    SessionExpired,
+    /// `logout` cleared the session.
+    LoggedOut,
+    /// A background step failed (auto refresh, revocation, storage).
+    Error(Error),
+}
+
+impl Event {
+    /// The event's name: `tokensRefreshed`, `sessionExpired`, `loggedOut`, `error`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::TokensRefreshed => "tokensRefreshed",
+            Event::SessionExpired => "sessionExpired",
+            Event::LoggedOut => "loggedOut",
+            Event::Error(_) => "error",
+        }
+    }
+
+    /// The event named `name`, for listeners (`error` carries its error when emitted).
+    pub fn known(name: &str) -> Option<&'static str> {
+        ["tokensRefreshed", "sessionExpired", "loggedOut", "error"]
+            .into_iter()
+            .find(|n| *n == name)
+    }
+}
+
+/// The synchronous effects, performed in place by the host (the browser
+/// layer, or a simulated tab). Every storage failure is
+/// [`Error::StorageUnavailable`].
+pub trait Host {
+    /// Wall-clock milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// Fills `buf` from a CSPRNG (`crypto.getRandomValues`).
+    fn random(&self, buf: &mut [u8]) -> Result<(), Error>;
+    /// The value under `key`.
+    fn get(&self, area: Area, key: &str) -> Result<Option<String>, Error>;
+    /// Sets `key`.
+    fn set(&self, area: Area, key: &str, value: &str) -> Result<(), Error>;
+    /// Removes `key`.
+    fn remove(&self, area: Area, key: &str) -> Result<(), Error>;
+    /// Every key of `area`.
+    fn keys(&self, area: Area) -> Result<Vec<String>, Error>;
+    /// Queues an event for the app's listeners.
+    fn emit(&self, event: Event);
+    /// The page's URL.
+    fn current_url(&self) -> Option<String>;
+    /// Replaces the address bar's URL (no reload, no history entry).
+    fn replace_url(&self, url: &str);
+    /// Navigates the page to `url`.
+    fn navigate(&self, url: &str) -> Result<(), Error>;
+    /// Whether cross-tab locks (Web Locks) exist.
+    fn locks_available(&self) -> bool;
+    /// Releases a lock [`Effect::Lock`] acquired.
+    fn unlock(&self, name: &str);
+    /// Wakes every [`Effect::Wait`] on `signal`.
+    fn notify(&self, signal: u32);
+    /// Starts (or restarts) this client's background-refresh timer.
+    fn set_timer(&self, delay_ms: u64);
+    /// Stops the background-refresh timer.
+    fn clear_timer(&self);
+    /// Whether the page is hidden (background refresh waits until it is visible).
+    fn page_hidden(&self) -> bool;
+    /// Starts listening for the page becoming visible or coming online (background refresh).
+    fn watch_wake(&self);
+}
+
+/// A [`Store`] over one area of a host.
+pub struct AreaStore<'a> {
+    /// The host.
+    pub host: &'a dyn Host,
+    /// The area.
+    pub area: Area,
+}
+
+impl Store for AreaStore<'_> {
+    fn get(&self, key: &str) -> Result<Option<String>, Error> {
+        self.host.get(self.area, key)
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.host.set(self.area, key, value)
+    }
+    fn remove(&self, key: &str) -> Result<(), Error> {
+        self.host.remove(self.area, key)
+    }
+    fn keys(&self) -> Result<Vec<String>, Error> {
+        self.host.keys(self.area)
+    }
+}
+
+/// One of the SDK's own HTTP requests: `credentials: 'omit'`, `redirect:
+/// 'error'`, `Accept: application/json`, a form body when there is one, an
+/// abort after `timeout_ms`, the body bounded by [`super::token::MAX_BODY_BYTES`].
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Target URL.
+    pub url: String,
+    /// The `application/x-www-form-urlencoded` body (carries secrets).
+    pub body: Option<String>,
+    /// The `Authorization` header value (carries a token).
+    pub authorization: Option<String>,
+    /// The `DPoP` proof header.
+    pub dpop: Option<String>,
+    /// Abort after this many milliseconds (`timeout`).
+    pub timeout_ms: u32,
+}
+
+impl core::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The URL is an endpoint; everything else may carry a secret.
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What came back, before any protocol interpretation.
+#[derive(Clone)]
+pub struct HttpResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The body text (within the size limit).
+    pub body: String,
+    /// The `DPoP-Nonce` header (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
+    /// The `WWW-Authenticate` header.
+    pub www_authenticate: Option<String>,
+}
+
+impl core::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The app's own request in [`Client::fetch`](Fetch): the host holds the
+/// request object; the core says which headers to set.
+pub struct AppRequest {
+    /// `Authorization` to set (`Bearer …` / `DPoP …`), or none (not an API origin).
+    pub authorization: Option<String>,
+    /// The `DPoP` proof to set.
+    pub dpop: Option<String>,
+    /// Send the copy kept for a replay instead of the original.
+    pub replay: bool,
+}
+
+impl core::fmt::Debug for AppRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AppRequest")
+            .field("replay", &self.replay)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The headers of the app's response that the core looks at.
+#[derive(Debug, Clone)]
+pub struct AppResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `WWW-Authenticate`.
+    pub www_authenticate: Option<String>,
+    /// `DPoP-Nonce`.
+    pub dpop_nonce: Option<String>,
+}
+
+/// What the browser must do and answer later.
+#[derive(Debug)]
+pub enum Effect {
+    /// Send a request → [`Outcome::Http`].
+    Http(HttpRequest),
+    /// Send two requests concurrently → [`Outcome::HttpPair`].
+    HttpPair(HttpRequest, HttpRequest),
+    /// Import `key` and verify `signature` over `input` (WebCrypto) → [`Outcome::Verified`].
+    Verify {
+        /// The public key.
+        key: Jwk,
+        /// The algorithm (its WebCrypto parameters: [`Alg::verify_params`]).
+        alg: Alg,
+        /// The signed bytes.
+        input: String,
+        /// The signature.
+        signature: Vec<u8>,
+    },
+    /// Load the DPoP key stored under this id in IndexedDB, or make a
+    /// non-extractable one and store it there → [`Outcome::DpopKey`].
+    LoadDpopKey(String),
+    /// Forget the DPoP key stored under this id → [`Outcome::Done`].
+    DiscardDpopKey(String),
+    /// Sign with the DPoP key (ES256) → [`Outcome::Signature`].
+    Sign(String),
+    /// Acquire the exclusive cross-tab lock `name` → [`Outcome::Locked`]; held until [`Host::unlock`].
+    Lock(String),
+    /// The names of the cross-tab locks held now that start with this prefix → [`Outcome::Names`].
+    QueryLocks(String),
+    /// Hold a shared cross-tab lock `name` for `ms` milliseconds, as a marker
+    /// other tabs can see at once (the lock manager is consistent across
+    /// tabs; localStorage propagation is not) → [`Outcome::Done`] once held.
+    Mark(String, u32),
+    /// Wait `ms` milliseconds → [`Outcome::Done`].
+    Sleep(u32),
+    /// Wait for [`Host::notify`] on this signal → [`Outcome::Done`].
+    Wait(u32),
+    /// Send the app's request → [`Outcome::App`].
+    AppFetch(AppRequest),
+}
+
+/// The answer to an [`Effect`].
+#[derive(Debug)]
+pub enum Outcome {
+    /// Nothing yet: the first `resume` of an operation.
+    Start,
+    /// The answer to [`Effect::Http`].
+    Http(Result<HttpResponse, Error>),
+    /// The answers to [`Effect::HttpPair`], in order.
+    HttpPair(Result<HttpResponse, Error>, Result<HttpResponse, Error>),
+    /// The answer to [`Effect::Verify`].
+    Verified(Result<bool, Error>),
+    /// The public half of the DPoP key.
+    DpopKey(Result<PublicJwk, Error>),
+    /// The ES256 signature (64 bytes).
+    Signature(Result<Vec<u8>, Error>),
+    /// The lock is held; `contended` when another holder had to be waited for.
+    Locked {
+        /// Whether the lock was busy when asked for.
+        contended: bool,
+    },
+    /// The answer to [`Effect::QueryLocks`].
+    Names(Vec<String>),
+    /// The answer to [`Effect::AppFetch`].
+    App(Result<AppResponse, Error>),
+    /// An effect without a value completed (or failed).
+    Done(Result<(), Error>),
+}
+
+/// What an operation wants next.
+#[derive(Debug)]
+pub enum Step<T> {
+    /// Perform this and `resume` with its outcome.
+    Effect(Effect),
+    /// The operation's result.
+    Done(Result<T, Error>),
+}
+
+/// An outcome that does not fit the state the operation is in: a driver bug.
+pub(crate) fn unexpected<T>() -> Step<T> {
+    Step::Done(Err(Error::InvalidConfig(
+        "pkce-wasm internal error: an effect was answered out of order",
+    )))
+}
+
+/// How long a marker lock announcing a session write is held: long enough
+/// for localStorage to reach every tab.
+pub const MARK_MS: u32 = 3000;
+
+/// Concurrent access-token calls in one tab share one refresh.
+#[derive(Debug, Default)]
+pub struct RefreshShare {
+    /// The refresh in flight (its signal id), if any.
+    pub running: Option<u32>,
+    /// The last signal id handed out.
+    pub seq: u32,
+    /// The result of the last finished refresh, by signal id.
+    pub last: Option<(u32, Result<Session, Error>)>,
+}
+
+/// Everything one client knows between operations. Pure data: the host
+/// keeps the browser objects (the DPoP `CryptoKey`, listeners, timers).
+#[derive(Debug)]
+pub struct ClientState {
+    /// The configuration.
+    pub config: Config,
+    /// The provider metadata in use (discovered, supplied, or explicit).
+    pub meta: ProviderMetadata,
+    /// ID token algorithms accepted (advertised ∩ supported).
+    pub algs: Vec<Alg>,
+    /// The namespace of this client's keys: issuer and client id.
+    pub ns: String,
+    /// Normalised origins `fetch` may send the token to.
+    pub api_origins: Vec<String>,
+    /// This tab's copy of the session record.
+    pub mem: Option<Record>,
+    /// The copy in `mem` could not be written to storage (kept here, reported).
+    pub unsynced: bool,
+    /// The refresh shared by concurrent calls.
+    pub refresh: RefreshShare,
+    /// The DPoP key's public half, once loaded.
+    pub dpop_jwk: Option<PublicJwk>,
+    /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.
+    pub nonces: Vec<(String, String)>,
+}
+
+impl ClientState {
+    /// The Web Lock that serialises refreshes of this client across tabs.
+    pub fn lock_name(&self) -> String {
+        let mut n = String::from("pkce-wasm.refresh.");
+        n.push_str(&self.ns);
+        n
+    }
+
+    /// The prefix of the marker locks that announce a session write
+    /// (`<prefix><generation>.<digest>`).
+    pub fn marker_prefix(&self) -> String {
+        let mut n = String::from("pkce-wasm.written.");
+        n.push_str(&self.ns);
+        n.push('.');
+        n
+    }
+
+    /// The marker that announces a write ([`ClientState::save`]'s answer) to
+    /// other tabs (localStorage only: elsewhere no other tab reads the record).
+    pub(crate) fn marker(&self, host: &dyn Host, written: &str) -> Option<Effect> {
+        if self.area() != Area::Local || !host.locks_available() {
+            return None;
+        }
+        let mut name = self.marker_prefix();
+        name.push_str(written);
+        Some(Effect::Mark(name, MARK_MS))
+    }
+
+    /// Where this client's DPoP key is kept (IndexedDB), by issuer and client.
+    pub fn dpop_key_id(&self) -> String {
+        let mut id = String::from("dpop:");
+        id.push_str(&self.ns);
+        id
+    }
+
+    /// The `DPoP-Nonce` last seen from `origin`.
+    pub fn nonce_for(&self, origin: &str) -> Option<&str> {
+        self.nonces
+            .iter()
+            .find(|(o, _)| o == origin)
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// Remembers a server's `DPoP-Nonce`.
+    pub fn remember_nonce(&mut self, origin: &str, nonce: Option<&str>) {
+        if let Some(n) = nonce.filter(|n| !n.is_empty()) {
+            self.nonces.retain(|(o, _)| o != origin);
+            self.nonces.push((String::from(origin), String::from(n)));
+        }
+    }
+}
+
+/// A 256-bit random value, base64url.
+pub(crate) fn random_token(host: &dyn Host) -> Result<String, Error> {
+    let mut b = [0u8; 32];
+    host.random(&mut b)?;
+    Ok(super::encoding::b64url(&b))
+}

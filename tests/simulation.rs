@@ -1,0 +1,552 @@
+//! The simulation tier (`cargo test`): the flows of `core::flow` against a
+//! fake provider, shared storage, several tabs and injected faults. One
+//! test per reliability behaviour, then property tests over interleavings:
+//! no refresh token presented twice, no session lost unless the provider
+//! said `invalid_grant`, no session after logout.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod sim;
+
+use pkce_wasm::core::config::{CacheLocation, Endpoints};
+use pkce_wasm::core::flow::{AccessToken, Callback, Create, Logout, Outcome, Step};
+use pkce_wasm::core::session::decode_record;
+use pkce_wasm::core::Error;
+use proptest::prelude::*;
+use sim::*;
+
+fn logged_in(tabs: usize, cache: CacheLocation) -> Sim {
+    let mut s = Sim::new(tabs, cache);
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))), "login");
+    s.propagate();
+    s
+}
+
+fn stored_refresh_token(s: &Sim, tab: usize, key: &str) -> Option<String> {
+    let w = s.world.borrow();
+    let text = w.tabs[tab]
+        .local_view
+        .get(key)
+        .or(w.tabs[tab].session.get(key))?;
+    decode_record(text)?
+        .session?
+        .tokens
+        .refresh_token
+        .map(|r| r.secret().to_string())
+}
+
+fn session_key(s: &Sim) -> String {
+    pkce_wasm::core::flow::session_key(&s.clients[0].ns)
+}
+
+fn live(s: &Sim) -> Vec<String> {
+    s.world.borrow().provider.live_refresh_tokens()
+}
+
+// ---- 1. write-ahead --------------------------------------------------------
+
+#[test]
+fn a_rotated_refresh_token_is_kept_when_the_id_token_check_times_out() {
+    let mut s = logged_in(1, CacheLocation::LocalStorage);
+    // A reload drops the page's JWKS cache: the refreshed ID token needs a fetch, which times out.
+    s.reload(0);
+    s.fault(Some(JWKS), Fault::Timeout);
+    match s.token(0, true) {
+        Done::Session(Err(Error::Timeout)) => {}
+        other => panic!("{other:?}"),
+    }
+    let key = session_key(&s);
+    assert_eq!(
+        stored_refresh_token(&s, 0, &key).as_deref(),
+        live(&s).first().map(String::as_str),
+        "storage holds the provider's live refresh token"
+    );
+    // The retry, once the JWKS answers again, succeeds without a new login.
+    assert!(matches!(s.token(0, true), Done::Session(Ok(_))));
+    assert!(s.presented_twice().is_empty(), "{:?}", s.presented_twice());
+    assert_eq!(s.world.borrow().provider.invalid_grant_answers, 0);
+}
+
+#[test]
+fn a_rotated_refresh_token_is_kept_when_another_field_is_invalid() {
+    let mut s = logged_in(1, CacheLocation::SessionStorage);
+    s.fault(Some(TOKEN), Fault::StringExpiry);
+    match s.token(0, true) {
+        Done::Session(Err(e)) => assert_eq!(e.code(), "invalid_token_response"),
+        other => panic!("{other:?}"),
+    }
+    // The old access token is still the one handed out; the new refresh token is stored.
+    let key = session_key(&s);
+    assert_eq!(stored_refresh_token(&s, 0, &key), live(&s).first().cloned());
+    assert!(matches!(s.token(0, true), Done::Session(Ok(_))));
+    assert!(s.presented_twice().is_empty());
+}
+
+#[test]
+fn a_callback_whose_jwks_times_out_completes_on_retry_without_a_new_login() {
+    let mut s = Sim::new(1, CacheLocation::SessionStorage);
+    let url = s.begin_login(0);
+    let cb = s.world.borrow_mut().provider.authorize(&url);
+    s.fault(Some(JWKS), Fault::Timeout);
+    match s.callback(0, &cb) {
+        Done::Callback(Err(Error::Timeout)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(!s.authenticated(0), "unvalidated tokens are not handed out");
+    assert_eq!(
+        s.world.borrow().tabs[0].url,
+        cb,
+        "the callback stays in the address bar for a retry"
+    );
+    let requests = s.world.borrow().provider.token_requests;
+    match s.callback(0, &cb) {
+        Done::Callback(Ok(r)) => assert!(r.claims.is_some()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.world.borrow().provider.token_requests,
+        requests,
+        "the code is not sent twice"
+    );
+    assert!(s.authenticated(0));
+    assert_eq!(
+        s.world.borrow().tabs[0].url,
+        format!("{APP}/cb"),
+        "cleaned after success"
+    );
+    // And now it is a replay.
+    match s.callback(0, &cb) {
+        Done::Callback(Err(Error::CallbackReplayed)) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- 2. logout wins --------------------------------------------------------
+
+#[test]
+fn a_logout_during_a_refresh_in_the_same_tab_wins() {
+    for cache in [
+        CacheLocation::Memory,
+        CacheLocation::SessionStorage,
+        CacheLocation::LocalStorage,
+    ] {
+        let mut s = logged_in(1, cache);
+        let refresh = s.start(0, Op::Token(AccessToken::start(true)), "refresh");
+        assert!(matches!(s.logout(0), Done::Unit(Ok(()))));
+        s.settle();
+        let (_, _, _, done) = s.finished.iter().find(|(id, ..)| *id == refresh).unwrap();
+        assert_eq!(done.err(), Some(&Error::LoginRequired), "{cache:?}");
+        assert!(s.session(0).is_none(), "{cache:?}: no session after logout");
+        assert!(!s.authenticated(0));
+        let events = s.events(0);
+        assert!(
+            !events.contains(&"tokensRefreshed".to_string()),
+            "{cache:?}: {events:?}"
+        );
+        assert!(
+            live(&s).is_empty(),
+            "{cache:?}: the refresh token the refresh got is revoked: {:?}",
+            live(&s)
+        );
+    }
+}
+
+#[test]
+fn a_logout_in_another_tab_wins_over_a_refresh_in_flight() {
+    for lag in [false, true] {
+        let mut s = logged_in(2, CacheLocation::LocalStorage);
+        s.world.borrow_mut().lag = lag;
+        s.start(0, Op::Token(AccessToken::start(true)), "refresh");
+        // Tab 1 logs out while tab 0's refresh is at the provider.
+        let logout = s.start(1, Op::Logout(Logout::start(None, true)), "logout");
+        s.settle();
+        s.propagate();
+        assert!(s
+            .finished
+            .iter()
+            .any(|(id, _, _, d)| *id == logout && d.err().is_none()));
+        assert!(s.session(0).is_none(), "lag {lag}: tab 0 has no session");
+        assert!(s.session(1).is_none(), "lag {lag}: tab 1 has no session");
+        assert!(
+            live(&s).is_empty(),
+            "lag {lag}: every refresh token revoked: {:?}",
+            live(&s)
+        );
+    }
+}
+
+// ---- 3. no silent loss -----------------------------------------------------
+
+#[test]
+fn a_storage_write_that_fails_keeps_the_session_in_memory_and_says_so() {
+    let mut s = Sim::new(1, CacheLocation::LocalStorage);
+    let url = s.begin_login(0);
+    let cb = s.world.borrow_mut().provider.authorize(&url);
+    s.world.borrow_mut().tabs[0].storage_broken = true; // setItem throws: quota
+    assert!(matches!(s.callback(0, &cb), Done::Callback(Ok(_))));
+    assert!(
+        s.events(0)
+            .contains(&"error:storage_unavailable".to_string()),
+        "{:?}",
+        s.events(0)
+    );
+    assert!(s.authenticated(0), "the session is kept in this tab");
+    assert!(matches!(s.token(0, false), Done::Session(Ok(_))));
+    assert!(
+        matches!(s.token(0, true), Done::Session(Ok(_))),
+        "and refreshes"
+    );
+    // Storage works again: the newest session is written on the next read.
+    s.world.borrow_mut().tabs[0].storage_broken = false;
+    assert!(s.authenticated(0));
+    let key = session_key(&s);
+    assert_eq!(stored_refresh_token(&s, 0, &key), live(&s).first().cloned());
+}
+
+// ---- 4. refresh under the lock re-reads storage ------------------------------
+
+#[test]
+fn an_uncontended_lock_still_waits_for_the_write_another_tab_announced() {
+    let mut s = logged_in(2, CacheLocation::LocalStorage);
+    s.world.borrow_mut().lag = true;
+    // Both tabs' access tokens are due. Tab 0 refreshes and releases the
+    // lock; its write has not reached tab 1.
+    s.advance_time(AT_TTL_S * 1000);
+    assert!(matches!(s.token(0, false), Done::Session(Ok(_))));
+    // Tab 1's timer fires right after: the lock is free.
+    let id = s.start(1, Op::Token(AccessToken::start(false)), "tab 1");
+    // Tab 1 waits (the marker names a generation its storage does not show); the write arrives.
+    for _ in 0..3 {
+        let i = s.running.iter().position(|r| r.id == id).unwrap();
+        s.complete(i);
+    }
+    s.propagate();
+    s.settle();
+    assert!(
+        s.presented_twice().is_empty(),
+        "a rotated-out refresh token was spent: {:?}",
+        s.presented_twice()
+    );
+    assert_eq!(s.world.borrow().provider.reuse_detected, 0);
+    assert!(s.session(1).is_some());
+}
+
+#[test]
+fn a_waiting_tab_adopts_the_session_the_lock_holder_stored() {
+    let mut s = logged_in(3, CacheLocation::LocalStorage);
+    s.world.borrow_mut().lag = true;
+    s.advance_time(AT_TTL_S * 1000);
+    for tab in 0..3 {
+        s.start(tab, Op::Token(AccessToken::start(false)), "due");
+    }
+    // Complete in an order that lets the waiting tabs run before propagation.
+    for step in 0..200 {
+        let ready = s.ready_list();
+        let Some(&i) = ready.last() else { break };
+        s.complete(i);
+        if step == 20 {
+            s.propagate();
+        }
+    }
+    s.propagate();
+    s.settle();
+    assert!(s.presented_twice().is_empty(), "{:?}", s.presented_twice());
+    assert_eq!(
+        s.world.borrow().provider.token_requests,
+        2,
+        "one login, one refresh"
+    );
+}
+
+// ---- 5. keyed by issuer and client -----------------------------------------
+
+#[test]
+fn a_callback_for_another_client_is_refused_and_left_for_it() {
+    let mut s = Sim::new(1, CacheLocation::SessionStorage);
+    let mut other = config(CacheLocation::SessionStorage);
+    other.issuer = Some("https://other.example.com".into());
+    let mut meta = metadata();
+    meta.issuer = "https://other.example.com".into();
+    meta.authorization_response_iss_parameter_supported = false;
+    other.endpoints = Endpoints::Given(meta);
+    let b = s.add_client(0, other).unwrap();
+    let url = s.begin_login(b);
+    // The other provider sends no `iss`.
+    let cb = s
+        .world
+        .borrow_mut()
+        .provider
+        .authorize_as(&url, "https://other.example.com")
+        .replace("&iss=https%3A%2F%2Fidp.example.com", "");
+    let before = s.world.borrow().provider.requests.len();
+    match s.callback(0, &cb) {
+        Done::Callback(Err(Error::CallbackOtherClient)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.world.borrow().provider.requests.len(),
+        before,
+        "nothing was sent anywhere"
+    );
+    assert_eq!(
+        s.world.borrow().tabs[0].url,
+        cb,
+        "the callback stays for its client"
+    );
+    assert!(
+        matches!(s.callback(b, &cb), Done::Callback(Ok(_))),
+        "its own client completes it"
+    );
+    assert!(s.session(b).is_some());
+    assert!(s.session(0).is_none());
+    assert_ne!(s.clients[0].ns, s.clients[b].ns);
+    assert_ne!(s.clients[0].lock_name(), s.clients[b].lock_name());
+}
+
+// ---- 6. supplied metadata is validated like fetched metadata -----------------
+
+#[test]
+fn supplied_metadata_without_a_jwks_uri_is_refused_when_id_tokens_are_expected() {
+    let s = Sim::new(1, CacheLocation::Memory);
+    let mut c = config(CacheLocation::Memory);
+    let mut meta = metadata();
+    meta.jwks_uri = None;
+    c.endpoints = Endpoints::Given(meta.clone());
+    assert_eq!(
+        s.create(0, c.clone()).unwrap_err(),
+        Error::DiscoveryInvalid("jwks_uri")
+    );
+    let mut insecure = metadata();
+    insecure.userinfo_endpoint = Some("http://idp.example.com/me".into());
+    c.endpoints = Endpoints::Given(insecure);
+    assert_eq!(
+        s.create(0, c.clone()).unwrap_err(),
+        Error::InsecureEndpoint("userinfo_endpoint")
+    );
+    // Without openid there is no ID token to verify: fine.
+    c.endpoints = Endpoints::Given(meta);
+    c.scope = "api".into();
+    assert!(s.create(0, c).is_ok());
+}
+
+// ---- the rest of the lifecycle ---------------------------------------------
+
+#[test]
+fn concurrent_calls_in_one_tab_share_one_refresh() {
+    let mut s = logged_in(1, CacheLocation::Memory);
+    s.advance_time(AT_TTL_S * 1000);
+    for _ in 0..4 {
+        s.start(0, Op::Token(AccessToken::start(false)), "due");
+    }
+    s.settle();
+    assert_eq!(
+        s.world.borrow().provider.token_requests,
+        2,
+        "one login, one refresh"
+    );
+    assert_eq!(
+        s.finished
+            .iter()
+            .filter(|(_, _, _, d)| d.err().is_none())
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn invalid_grant_ends_the_session() {
+    let mut s = logged_in(1, CacheLocation::SessionStorage);
+    s.world.borrow_mut().provider.refresh_tokens.clear();
+    assert!(matches!(
+        s.token(0, true),
+        Done::Session(Err(Error::LoginRequired))
+    ));
+    assert!(s.events(0).contains(&"sessionExpired".to_string()));
+    assert!(s.session(0).is_none());
+}
+
+#[test]
+fn network_failures_keep_the_session() {
+    let mut s = logged_in(1, CacheLocation::SessionStorage);
+    for f in [Fault::Unreachable, Fault::Timeout, Fault::ServerError] {
+        s.fault(Some(TOKEN), f.clone());
+        assert!(s.token(0, true).err().is_some(), "{f:?}");
+        assert!(s.session(0).is_some(), "{f:?}: session kept");
+    }
+}
+
+#[test]
+fn create_discovers_once_per_page() {
+    let s = Sim::new(1, CacheLocation::Memory);
+    let mut c = config(CacheLocation::Memory);
+    c.endpoints = Endpoints::Discover;
+    let host = s.host(0);
+    let mut m = Create::start(c);
+    match m.resume(&host, Outcome::Start) {
+        Step::Effect(e) => assert!(
+            format!("{e:?}").contains(".well-known/openid-configuration"),
+            "{e:?}"
+        ),
+        Step::Done(r) => panic!("{:?}", r.err()),
+    }
+    // A callback that is not one never touches the network.
+    let mut st = s.create(0, config(CacheLocation::Memory)).unwrap();
+    let mut cb = Callback::start(&format!("{APP}/cb"));
+    assert!(matches!(
+        cb.resume(&mut st, &host, Outcome::Start),
+        Step::Done(Err(Error::NotACallback))
+    ));
+}
+
+// ---- property tests over interleavings ---------------------------------------
+
+#[derive(Debug, Clone)]
+enum Action {
+    Token { tab: usize, force: bool },
+    Logout { tab: usize },
+    Reload { tab: usize },
+    Complete { pick: usize },
+    Propagate { tab: usize },
+    Advance { ms: u64 },
+    Fault { jwks: bool, kind: u8 },
+    BreakStorage { on: bool },
+}
+
+fn action(tabs: usize, storage_faults: bool) -> impl Strategy<Value = Action> {
+    let tab = 0..tabs;
+    prop_oneof![
+        4 => (tab.clone(), any::<bool>()).prop_map(|(tab, force)| Action::Token { tab, force }),
+        1 => tab.clone().prop_map(|tab| Action::Logout { tab }),
+        1 => tab.clone().prop_map(|tab| Action::Reload { tab }),
+        12 => any::<usize>().prop_map(|pick| Action::Complete { pick }),
+        3 => tab.prop_map(|tab| Action::Propagate { tab }),
+        2 => (0u64..400_000).prop_map(|ms| Action::Advance { ms }),
+        2 => (any::<bool>(), 0u8..3).prop_map(|(jwks, kind)| Action::Fault { jwks, kind }),
+        (if storage_faults { 2 } else { 0 }) => any::<bool>().prop_map(|on| Action::BreakStorage { on }),
+    ]
+}
+
+struct Outcomes {
+    logged_out: bool,
+}
+
+fn play(s: &mut Sim, actions: &[Action]) -> Outcomes {
+    let mut logged_out = false;
+    for a in actions {
+        match a {
+            Action::Token { tab, force } => {
+                s.start(*tab, Op::Token(AccessToken::start(*force)), "token");
+            }
+            Action::Logout { tab } => {
+                logged_out = true;
+                s.start(*tab, Op::Logout(Logout::start(None, true)), "logout");
+            }
+            // A logout that began runs to its end before the page leaves: its
+            // last step is the navigation. (A tab closed in the middle of one,
+            // while another tab's refresh is in flight and localStorage lags,
+            // is the one case the record cannot protect: see the README.)
+            Action::Reload { tab }
+                if s.running
+                    .iter()
+                    .any(|r| r.tab == *tab && r.label == "logout") => {}
+            Action::Reload { tab } => s.reload(*tab),
+            Action::Complete { pick } => {
+                let ready = s.ready_list();
+                if !ready.is_empty() {
+                    s.complete(ready[pick % ready.len()]);
+                }
+            }
+            Action::Propagate { tab } => s.propagate_to(*tab),
+            Action::Advance { ms } => s.advance_time(*ms),
+            Action::Fault { jwks, kind } => {
+                // Faults that leave the provider's state known to the client:
+                // not sent, or answered with the rotated token still readable.
+                let f = [Fault::Unreachable, Fault::Timeout, Fault::StringExpiry]
+                    [usize::from(*kind)]
+                .clone();
+                let url = if *jwks { JWKS } else { TOKEN };
+                s.fault(Some(url), if *jwks { Fault::Timeout } else { f });
+            }
+            Action::BreakStorage { on } => s.world.borrow_mut().tabs[0].storage_broken = *on,
+        }
+    }
+    // Heal, finish everything, let storage settle.
+    s.world.borrow_mut().provider.faults.clear();
+    s.world.borrow_mut().tabs[0].storage_broken = false;
+    s.settle();
+    s.propagate();
+    Outcomes { logged_out }
+}
+
+fn check(s: &mut Sim, o: &Outcomes, tabs: usize) -> Result<(), TestCaseError> {
+    prop_assert!(
+        s.presented_twice().is_empty(),
+        "refresh token presented twice: {:?}",
+        s.presented_twice()
+    );
+    prop_assert_eq!(s.world.borrow().provider.reuse_detected, 0);
+    if o.logged_out {
+        for tab in 0..tabs {
+            prop_assert!(
+                s.session(tab).is_none(),
+                "tab {} has a session after logout",
+                tab
+            );
+        }
+        return Ok(());
+    }
+    prop_assert_eq!(s.world.borrow().provider.invalid_grant_answers, 0);
+    // Nothing lost: every tab still has a session that refreshes.
+    for tab in 0..tabs {
+        prop_assert!(s.session(tab).is_some(), "tab {} lost its session", tab);
+        let r = s.token(tab, true);
+        prop_assert!(
+            r.err().is_none(),
+            "tab {} cannot refresh: {:?}",
+            tab,
+            r.err()
+        );
+        s.propagate();
+    }
+    prop_assert!(s.presented_twice().is_empty());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Two or three tabs sharing localStorage (with and without propagation
+    /// lag): refreshes, logouts, reloads and faults in any order.
+    #[test]
+    fn tabs_never_spend_a_refresh_token_twice_nor_lose_or_resurrect_a_session(
+        tabs in 2usize..4,
+        lag in any::<bool>(),
+        actions in prop::collection::vec(action(3, false), 1..60),
+    ) {
+        let actions: Vec<Action> = actions.into_iter().filter(|a| match a {
+            Action::Token { tab, .. } | Action::Logout { tab } | Action::Reload { tab } | Action::Propagate { tab } => *tab < tabs,
+            _ => true,
+        }).collect();
+        let mut s = logged_in(tabs, CacheLocation::LocalStorage);
+        s.world.borrow_mut().lag = lag;
+        let o = play(&mut s, &actions);
+        check(&mut s, &o, tabs)?;
+    }
+
+    /// One tab whose storage refuses writes at times, in each cache location.
+    #[test]
+    fn a_tab_whose_storage_fails_keeps_its_session(
+        cache in prop_oneof![Just(CacheLocation::Memory), Just(CacheLocation::SessionStorage), Just(CacheLocation::LocalStorage)],
+        actions in prop::collection::vec(action(1, true), 1..60),
+    ) {
+        // A reload loses what only this tab's memory held: a memory session
+        // (by design), or a write storage refused (reported as an `error`
+        // event). Reloads are the multi-tab property's part.
+        let actions: Vec<Action> = actions
+            .into_iter()
+            .filter(|a| !matches!(a, Action::Reload { .. }))
+            .collect();
+        let mut s = logged_in(1, cache);
+        let o = play(&mut s, &actions);
+        check(&mut s, &o, 1)?;
+    }
+}
