@@ -20,9 +20,14 @@ wasm-bindgen "$TARGET_DIR/wasm32-unknown-unknown/release/pkce_wasm.wasm" \
 node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --strip-target-features --enable-reference-types --enable-bulk-memory \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue \
   "$OUT/pkce_wasm_bg.wasm" -o "$OUT/pkce_wasm_bg.wasm"
+# Short import/export names (wasm-bindgen's carry 16-hex hashes), glue rewritten to match.
+node scripts/lib/minify-names.mjs "$OUT"
 [ "$OUT" = pkg ] || exit 0
-# The script-tag build: one IIFE defining window.PkceWasm, with the wasm next to it.
+# What the package ships (dist/): the ESM entry (the wrapper and the glue in
+# one minified module, which finds the wasm next to itself), the script-tag
+# build (one IIFE defining window.PkceWasm), and the wasm.
 mkdir -p dist
+node_modules/.bin/esbuild js/index.js --bundle --format=esm --minify --log-level=error --outfile=dist/pkce-wasm.js
 node_modules/.bin/esbuild js/global.js --bundle --format=iife --global-name=PkceWasm --minify \
   --log-level=error --outfile=dist/pkce-wasm.global.js
 cp pkg/pkce_wasm_bg.wasm dist/pkce_wasm_bg.wasm

@@ -26,7 +26,7 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
   let config;
   const app = await startStatic({
     port,
-    mounts: { '/': path.join(root, 'www'), '/js/': path.join(root, 'js'), '/pkg/': path.join(root, 'pkg'), ...extraMounts },
+    mounts: { '/': path.join(root, 'www'), '/dist/': path.join(root, 'dist'), ...extraMounts },
     config: () => config,
   });
   const redirectUri = app.origin + '/';

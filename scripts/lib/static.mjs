@@ -1,6 +1,7 @@
-// A tiny static file server for the demo: www/ at "/", the package's js/ and
-// pkg/ at "/js/" and "/pkg/" (an import map in www/index.html maps the bare
-// specifier "pkce-wasm" to /js/index.js), and the demo's /config.json.
+// A tiny static file server for the demo: www/ at "/", the package's built
+// dist/ at "/dist/" (an import map in www/index.html maps the bare specifier
+// "pkce-wasm" to /dist/pkce-wasm.js, the module the package ships), and the
+// demo's /config.json.
 import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';

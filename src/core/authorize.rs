@@ -240,7 +240,7 @@ pub fn parse_par_response(
     if !(200..300).contains(&status) {
         return Err(
             provider_error(status, content_type, body, ErrorSource::PushedAuthorization)
-                .map_or(Error::ParFailed(status), Error::Provider),
+                .map_or(Error::ParFailed(status), |p| Error::Provider(Box::new(p))),
         );
     }
     let v = is_json_content_type(content_type)

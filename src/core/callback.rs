@@ -147,7 +147,7 @@ impl CallbackResponse {
             _ => {}
         }
         match self.outcome {
-            Outcome::Error(e) => Err(Error::Provider(e)),
+            Outcome::Error(e) => Err(Error::Provider(Box::new(e))),
             Outcome::Code(code) => Ok(ValidatedCallback { code, pending }),
         }
     }

@@ -47,16 +47,8 @@ fn opt_string(doc: &Value, key: &'static str) -> Result<Option<String>, Error> {
     }
 }
 
-fn endpoint(doc: &Value, key: &'static str) -> Result<Option<String>, Error> {
-    let v = opt_string(doc, key)?;
-    if let Some(url) = &v {
-        check_url(url, key).map_err(|_| Error::InsecureEndpoint(key))?;
-    }
-    Ok(v)
-}
-
 fn required(doc: &Value, key: &'static str) -> Result<String, Error> {
-    endpoint(doc, key)?.ok_or(Error::DiscoveryInvalid(key))
+    opt_string(doc, key)?.ok_or(Error::DiscoveryInvalid(key))
 }
 
 /// Validates a metadata document (already parsed) against the configured issuer.
@@ -90,22 +82,24 @@ pub fn metadata_from_json(expected_issuer: &str, doc: &Value) -> Result<Provider
     };
     let iss_supported = flag("authorization_response_iss_parameter_supported")?;
     let par_required = flag("require_pushed_authorization_requests")?;
-    Ok(ProviderMetadata {
+    let m = ProviderMetadata {
         issuer,
         authorization_endpoint: required(doc, "authorization_endpoint")?,
         token_endpoint: required(doc, "token_endpoint")?,
-        jwks_uri: endpoint(doc, "jwks_uri")?,
-        userinfo_endpoint: endpoint(doc, "userinfo_endpoint")?,
-        end_session_endpoint: endpoint(doc, "end_session_endpoint")?,
-        revocation_endpoint: endpoint(doc, "revocation_endpoint")?,
+        jwks_uri: opt_string(doc, "jwks_uri")?,
+        userinfo_endpoint: opt_string(doc, "userinfo_endpoint")?,
+        end_session_endpoint: opt_string(doc, "end_session_endpoint")?,
+        revocation_endpoint: opt_string(doc, "revocation_endpoint")?,
         id_token_signing_alg_values_supported: algs,
         authorization_response_iss_parameter_supported: iss_supported,
-        pushed_authorization_request_endpoint: endpoint(
+        pushed_authorization_request_endpoint: opt_string(
             doc,
             "pushed_authorization_request_endpoint",
         )?,
         require_pushed_authorization_requests: par_required,
-    })
+    };
+    check_metadata(&m, expected_issuer, false)?;
+    Ok(m)
 }
 
 /// The checks every metadata document passes, fetched or supplied by the app:

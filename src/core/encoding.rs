@@ -7,8 +7,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 /// base64url without padding (RFC 4648 §5), with the `base64` crate.
+/// Through `encode_slice`: `Engine::encode` ends in an `expect` on a
+/// `FromUtf8Error`, which links Debug formatting (~2 kB of wasm).
 pub fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    let mut buf = vec![0; bytes.len().div_ceil(3) * 4];
+    let n = URL_SAFE_NO_PAD.encode_slice(bytes, &mut buf).unwrap_or(0);
+    buf.truncate(n);
+    String::from_utf8(buf).unwrap_or_default()
 }
 
 /// Decodes base64url without padding; `None` on any invalid input: other

@@ -64,8 +64,9 @@ pub enum Error {
     CodeAndError,
     /// The callback's `iss` differs from the configured issuer (RFC 9207).
     IssuerMismatch,
-    /// The authorization server answered with an error.
-    Provider(ProviderError),
+    /// The authorization server answered with an error (boxed: it keeps every
+    /// `Result` of the SDK small).
+    Provider(Box<ProviderError>),
     /// The token endpoint answered non-2xx without an RFC 6749 §5.2 error body.
     TokenHttpError(u16),
     /// The token response is not JSON (content type or body).
@@ -161,117 +162,96 @@ pub enum Error {
 }
 
 impl Error {
+    /// The stable code and fixed message of every error but a provider's.
+    fn info(&self) -> (&'static str, &'static str) {
+        match self {
+            Error::InvalidConfig(_) => ("invalid_config", ""),
+            Error::InvalidCodeVerifier => ("invalid_code_verifier", "The code verifier must be 43 to 128 characters from [A-Za-z0-9-._~] (RFC 7636 section 4.1)."),
+            Error::ReservedParameter(_) => ("reserved_parameter", ""),
+            Error::NotACallback => ("not_a_callback", "This URL is not an authorization callback: it has neither a code nor an error."),
+            Error::InvalidCallback => ("invalid_callback", "The callback URL is oversized or not valid percent-encoded UTF-8."),
+            Error::DuplicateParameter(_) => ("duplicate_parameter", ""),
+            Error::MissingState => ("missing_state", "The callback has no state parameter, so it cannot be matched to a login."),
+            Error::StateMismatch => ("state_mismatch", "The callback's state matches no login started in this tab: it may be forged, from another tab, or the storage was cleared."),
+            Error::CallbackReplayed => ("callback_replayed", "This callback was already processed; start a new login instead of reusing it."),
+            Error::CallbackOtherClient => ("callback_other_client", "This callback belongs to a login started by another client (another issuer or client id) on this site; it was left untouched for that client."),
+            Error::TransactionExpired => ("transaction_expired", "The login took too long and its transaction expired; please log in again."),
+            Error::TransactionInvalid => ("transaction_invalid", "The stored login transaction is unreadable; please log in again."),
+            Error::MissingCode => ("missing_code", "The callback has neither an authorization code nor an error."),
+            Error::CodeAndError => ("code_and_error", "The callback has both a code and an error; it is rejected."),
+            Error::IssuerMismatch => ("iss_mismatch", "The callback's iss parameter does not match the configured issuer (RFC 9207): possible mix-up attack."),
+            Error::TokenHttpError(_) => ("token_http_error", "The token endpoint answered with an HTTP error and no OAuth error body."),
+            Error::TokenResponseNotJson => ("token_response_not_json", "The token endpoint's answer is not JSON."),
+            Error::InvalidTokenResponse => ("invalid_token_response", "The token response has a field of the wrong type."),
+            Error::MissingAccessToken => ("missing_access_token", "The token response has no access_token."),
+            Error::MissingTokenType => ("missing_token_type", "The token response has no token_type."),
+            Error::UnsupportedTokenType => ("unsupported_token_type", "The token response's token_type is not Bearer."),
+            Error::ResponseTooLarge => ("response_too_large", "The response body is larger than allowed."),
+            Error::StorageUnavailable => ("storage_unavailable", "sessionStorage is unavailable or refuses writes, so a login cannot be started safely."),
+            Error::Network => ("network_error", "The request failed before an answer arrived (network, CORS or a blocked URL)."),
+            Error::Timeout => ("timeout", "The server did not answer in time; the request was aborted."),
+            Error::CryptoUnavailable => ("crypto_unavailable", "crypto.getRandomValues is unavailable; pkce-wasm needs a secure context (https or loopback)."),
+            Error::IssuerMissing => ("iss_missing", "The callback has no iss parameter although the provider promises one (RFC 9207): possible mix-up attack."),
+            Error::DiscoveryFailed(_) => ("discovery_failed", "The provider's discovery document could not be fetched (HTTP error)."),
+            Error::DiscoveryNotJson => ("discovery_not_json", "The provider's discovery document is not JSON."),
+            Error::DiscoveryInvalid(_) => ("discovery_invalid", ""),
+            Error::DiscoveryIssuerMismatch => ("discovery_issuer_mismatch", "The discovery document's issuer does not equal the configured issuer exactly."),
+            Error::InsecureEndpoint(_) => ("insecure_endpoint", ""),
+            Error::IdTokenMissing => ("id_token_missing", "The token response has no id_token although openid was requested."),
+            Error::IdTokenMalformed => ("id_token_malformed", "The ID token is not a well-formed compact JWS."),
+            Error::IdTokenInvalidBase64 => ("id_token_invalid_base64", "An ID token segment is not valid base64url."),
+            Error::IdTokenInvalidJson => ("id_token_invalid_json", "The ID token header or payload is not a JSON object."),
+            Error::IdTokenAlgNotAllowed => ("id_token_alg_not_allowed", "The ID token's signing algorithm is not allowed (none and HMAC are always refused)."),
+            Error::JwksInvalid => ("jwks_invalid", "The provider's key set (JWKS) could not be fetched or is invalid."),
+            Error::JwksKeyNotFound => ("jwks_key_not_found", "No key in the provider's key set matches the ID token."),
+            Error::JwksKeyAmbiguous => ("jwks_key_ambiguous", "Several keys in the provider's key set match the ID token; refusing to guess."),
+            Error::IdTokenSignatureInvalid => ("id_token_signature_invalid", "The ID token's signature is invalid."),
+            Error::IdTokenIssMismatch => ("id_token_iss_mismatch", "The ID token's iss does not equal the issuer."),
+            Error::IdTokenAudMismatch => ("id_token_aud_mismatch", "The ID token's aud does not contain this client_id."),
+            Error::IdTokenAzpMismatch => ("id_token_azp_mismatch", "The ID token's azp is missing or is not this client_id."),
+            Error::IdTokenExpired => ("id_token_expired", "The ID token has expired."),
+            Error::IdTokenIssuedInFuture => ("id_token_issued_in_future", "The ID token's iat is in the future; check the device clock."),
+            Error::IdTokenNonceMismatch => ("id_token_nonce_mismatch", "The ID token's nonce does not match this login (possible replay)."),
+            Error::IdTokenClaimsInvalid => ("id_token_claims_invalid", "A required ID token claim (iss, sub, aud, exp, iat) is missing or has the wrong type."),
+            Error::UserinfoHttpError(_) => ("userinfo_http_error", "The UserInfo endpoint answered with an HTTP error."),
+            Error::UserinfoInvalid => ("userinfo_invalid", "The UserInfo response is not a JSON object with a sub."),
+            Error::UserinfoSubMismatch => ("userinfo_sub_mismatch", "The UserInfo sub does not match the ID token's sub."),
+            Error::NotAuthenticated => ("not_authenticated", "There is no session: log in first."),
+            Error::LoginRequired => ("login_required", "The session has ended; the user must log in again."),
+            Error::IdTokenSubMismatch => ("id_token_sub_mismatch", "The refreshed ID token is for another user."),
+            Error::IdTokenMaxAgeExceeded => ("id_token_max_age_exceeded", "The user authenticated longer ago than the requested max_age allows."),
+            Error::RevocationFailed(_) => ("revocation_failed", "The provider did not confirm the refresh token's revocation."),
+            Error::DpopNotBound => ("dpop_not_bound", "DPoP was requested but the provider issued a Bearer token."),
+            Error::DpopKeyUnavailable => ("dpop_key_unavailable", "The DPoP key could not be created, stored or used (IndexedDB or WebCrypto)."),
+            Error::ParFailed(_) => ("par_failed", "The pushed authorization request failed."),
+            Error::ParRequired => ("par_required", "The provider requires pushed authorization requests, but they are turned off."),
+            Error::ParRequestExpired => ("par_request_expired", "The pushed authorization request expired before the redirect; please try again."),
+            Error::Provider(_) => ("provider_error", ""),
+        }
+    }
+
     /// The stable snake_case code. Provider errors pass the provider's own RFC 6749
     /// code through (e.g. `access_denied`, `invalid_grant`) when it is a well-formed
     /// code, else `provider_error`.
     pub fn code(&self) -> &str {
         match self {
-            Error::InvalidConfig(_) => "invalid_config",
-            Error::InvalidCodeVerifier => "invalid_code_verifier",
-            Error::ReservedParameter(_) => "reserved_parameter",
-            Error::NotACallback => "not_a_callback",
-            Error::InvalidCallback => "invalid_callback",
-            Error::DuplicateParameter(_) => "duplicate_parameter",
-            Error::MissingState => "missing_state",
-            Error::StateMismatch => "state_mismatch",
-            Error::CallbackReplayed => "callback_replayed",
-            Error::CallbackOtherClient => "callback_other_client",
-            Error::TransactionExpired => "transaction_expired",
-            Error::TransactionInvalid => "transaction_invalid",
-            Error::MissingCode => "missing_code",
-            Error::CodeAndError => "code_and_error",
-            Error::IssuerMismatch => "iss_mismatch",
-            Error::Provider(p) => {
-                if is_error_code(&p.error) {
-                    &p.error
-                } else {
-                    "provider_error"
-                }
-            }
-            Error::TokenHttpError(_) => "token_http_error",
-            Error::TokenResponseNotJson => "token_response_not_json",
-            Error::InvalidTokenResponse => "invalid_token_response",
-            Error::MissingAccessToken => "missing_access_token",
-            Error::MissingTokenType => "missing_token_type",
-            Error::UnsupportedTokenType => "unsupported_token_type",
-            Error::ResponseTooLarge => "response_too_large",
-            Error::StorageUnavailable => "storage_unavailable",
-            Error::Network => "network_error",
-            Error::Timeout => "timeout",
-            Error::CryptoUnavailable => "crypto_unavailable",
-            Error::IssuerMissing => "iss_missing",
-            Error::DiscoveryFailed(_) => "discovery_failed",
-            Error::DiscoveryNotJson => "discovery_not_json",
-            Error::DiscoveryInvalid(_) => "discovery_invalid",
-            Error::DiscoveryIssuerMismatch => "discovery_issuer_mismatch",
-            Error::InsecureEndpoint(_) => "insecure_endpoint",
-            Error::IdTokenMissing => "id_token_missing",
-            Error::IdTokenMalformed => "id_token_malformed",
-            Error::IdTokenInvalidBase64 => "id_token_invalid_base64",
-            Error::IdTokenInvalidJson => "id_token_invalid_json",
-            Error::IdTokenAlgNotAllowed => "id_token_alg_not_allowed",
-            Error::JwksInvalid => "jwks_invalid",
-            Error::JwksKeyNotFound => "jwks_key_not_found",
-            Error::JwksKeyAmbiguous => "jwks_key_ambiguous",
-            Error::IdTokenSignatureInvalid => "id_token_signature_invalid",
-            Error::IdTokenIssMismatch => "id_token_iss_mismatch",
-            Error::IdTokenAudMismatch => "id_token_aud_mismatch",
-            Error::IdTokenAzpMismatch => "id_token_azp_mismatch",
-            Error::IdTokenExpired => "id_token_expired",
-            Error::IdTokenIssuedInFuture => "id_token_issued_in_future",
-            Error::IdTokenNonceMismatch => "id_token_nonce_mismatch",
-            Error::IdTokenClaimsInvalid => "id_token_claims_invalid",
-            Error::UserinfoHttpError(_) => "userinfo_http_error",
-            Error::UserinfoInvalid => "userinfo_invalid",
-            Error::UserinfoSubMismatch => "userinfo_sub_mismatch",
-            Error::NotAuthenticated => "not_authenticated",
-            Error::LoginRequired => "login_required",
-            Error::IdTokenSubMismatch => "id_token_sub_mismatch",
-            Error::IdTokenMaxAgeExceeded => "id_token_max_age_exceeded",
-            Error::RevocationFailed(_) => "revocation_failed",
-            Error::DpopNotBound => "dpop_not_bound",
-            Error::DpopKeyUnavailable => "dpop_key_unavailable",
-            Error::ParFailed(_) => "par_failed",
-            Error::ParRequired => "par_required",
-            Error::ParRequestExpired => "par_request_expired",
+            Error::Provider(p) if is_error_code(&p.error) => &p.error,
+            e => e.info().0,
         }
     }
 
     /// A readable, secret-free message. Built without `core::fmt`.
+    /// A readable, secret-free message. Built without `core::fmt`.
     pub fn message(&self) -> String {
-        let fixed = match self {
-            Error::InvalidConfig(what) => return join("Invalid configuration: ", what),
-            Error::InvalidCodeVerifier => {
-                "The code verifier must be 43 to 128 characters from [A-Za-z0-9-._~] (RFC 7636 section 4.1)."
-            }
-            Error::ReservedParameter(name) => {
-                return join3(
-                    "Extra parameter '",
-                    name,
-                    "' would override a protocol parameter; set it through the client's options instead.",
-                )
-            }
-            Error::NotACallback => "This URL is not an authorization callback: it has neither a code nor an error.",
-            Error::InvalidCallback => "The callback URL is oversized or not valid percent-encoded UTF-8.",
+        match self {
+            Error::InvalidConfig(what) => join("Invalid configuration: ", what),
+            Error::ReservedParameter(name) => join3(
+                "Extra parameter '",
+                name,
+                "' would override a protocol parameter; set it through the client's options instead.",
+            ),
             Error::DuplicateParameter(name) => {
-                return join3("The callback repeats the parameter '", name, "' (RFC 6749 section 3.1).")
-            }
-            Error::MissingState => "The callback has no state parameter, so it cannot be matched to a login.",
-            Error::StateMismatch => {
-                "The callback's state matches no login started in this tab: it may be forged, from another tab, or the storage was cleared."
-            }
-            Error::CallbackReplayed => {
-                "This callback was already processed; start a new login instead of reusing it."
-            }
-            Error::CallbackOtherClient => {
-                "This callback belongs to a login started by another client (another issuer or client id) on this site; it was left untouched for that client."
-            }
-            Error::TransactionExpired => "The login took too long and its transaction expired; please log in again.",
-            Error::TransactionInvalid => "The stored login transaction is unreadable; please log in again.",
-            Error::MissingCode => "The callback has neither an authorization code nor an error.",
-            Error::CodeAndError => "The callback has both a code and an error; it is rejected.",
-            Error::IssuerMismatch => {
-                "The callback's iss parameter does not match the configured issuer (RFC 9207): possible mix-up attack."
+                join3("The callback repeats the parameter '", name, "' (RFC 6749 section 3.1).")
             }
             Error::Provider(p) => {
                 let lead = match p.source {
@@ -284,64 +264,16 @@ impl Error {
                     m.push_str(": ");
                     m.push_str(truncate(d, 300));
                 }
-                return m;
+                m
             }
-            Error::TokenHttpError(_) => "The token endpoint answered with an HTTP error and no OAuth error body.",
-            Error::TokenResponseNotJson => "The token endpoint's answer is not JSON.",
-            Error::InvalidTokenResponse => "The token response has a field of the wrong type.",
-            Error::MissingAccessToken => "The token response has no access_token.",
-            Error::MissingTokenType => "The token response has no token_type.",
-            Error::UnsupportedTokenType => "The token response's token_type is not Bearer.",
-            Error::ResponseTooLarge => "The response body is larger than allowed.",
-            Error::StorageUnavailable => {
-                "sessionStorage is unavailable or refuses writes, so a login cannot be started safely."
-            }
-            Error::Network => "The request failed before an answer arrived (network, CORS or a blocked URL).",
-            Error::Timeout => "The server did not answer in time; the request was aborted.",
-            Error::CryptoUnavailable => {
-                "crypto.getRandomValues is unavailable; pkce-wasm needs a secure context (https or loopback)."
-            }
-            Error::IssuerMissing => "The callback has no iss parameter although the provider promises one (RFC 9207): possible mix-up attack.",
-            Error::DiscoveryFailed(_) => "The provider's discovery document could not be fetched (HTTP error).",
-            Error::DiscoveryNotJson => "The provider's discovery document is not JSON.",
-            Error::DiscoveryIssuerMismatch => "The discovery document's issuer does not equal the configured issuer exactly.",
-            Error::IdTokenMissing => "The token response has no id_token although openid was requested.",
-            Error::IdTokenMalformed => "The ID token is not a well-formed compact JWS.",
-            Error::IdTokenInvalidBase64 => "An ID token segment is not valid base64url.",
-            Error::IdTokenInvalidJson => "The ID token header or payload is not a JSON object.",
-            Error::IdTokenAlgNotAllowed => "The ID token's signing algorithm is not allowed (none and HMAC are always refused).",
-            Error::JwksInvalid => "The provider's key set (JWKS) could not be fetched or is invalid.",
-            Error::JwksKeyNotFound => "No key in the provider's key set matches the ID token.",
-            Error::JwksKeyAmbiguous => "Several keys in the provider's key set match the ID token; refusing to guess.",
-            Error::IdTokenSignatureInvalid => "The ID token's signature is invalid.",
-            Error::IdTokenIssMismatch => "The ID token's iss does not equal the issuer.",
-            Error::IdTokenAudMismatch => "The ID token's aud does not contain this client_id.",
-            Error::IdTokenAzpMismatch => "The ID token's azp is missing or is not this client_id.",
-            Error::IdTokenExpired => "The ID token has expired.",
-            Error::IdTokenIssuedInFuture => "The ID token's iat is in the future; check the device clock.",
-            Error::IdTokenNonceMismatch => "The ID token's nonce does not match this login (possible replay).",
-            Error::IdTokenClaimsInvalid => "A required ID token claim (iss, sub, aud, exp, iat) is missing or has the wrong type.",
-            Error::UserinfoHttpError(_) => "The UserInfo endpoint answered with an HTTP error.",
-            Error::UserinfoInvalid => "The UserInfo response is not a JSON object with a sub.",
-            Error::UserinfoSubMismatch => "The UserInfo sub does not match the ID token's sub.",
-            Error::NotAuthenticated => "There is no session: log in first.",
-            Error::LoginRequired => "The session has ended; the user must log in again.",
-            Error::IdTokenSubMismatch => "The refreshed ID token is for another user.",
-            Error::IdTokenMaxAgeExceeded => "The user authenticated longer ago than the requested max_age allows.",
-            Error::RevocationFailed(_) => "The provider did not confirm the refresh token's revocation.",
-            Error::DpopNotBound => "DPoP was requested but the provider issued a Bearer token.",
-            Error::DpopKeyUnavailable => "The DPoP key could not be created, stored or used (IndexedDB or WebCrypto).",
-            Error::ParFailed(_) => "The pushed authorization request failed.",
-            Error::ParRequired => "The provider requires pushed authorization requests, but they are turned off.",
-            Error::ParRequestExpired => "The pushed authorization request expired before the redirect; please try again.",
             Error::DiscoveryInvalid(field) => {
-                return join3("The discovery document's field '", field, "' is missing or has the wrong type.")
+                join3("The discovery document's field '", field, "' is missing or has the wrong type.")
             }
             Error::InsecureEndpoint(field) => {
-                return join3("The discovered '", field, "' is not https (http is allowed on loopback only).")
+                join3("The discovered '", field, "' is not https (http is allowed on loopback only).")
             }
-        };
-        String::from(fixed)
+            e => String::from(e.info().1),
+        }
     }
 
     /// The provider's error fields, when the provider returned an error.
@@ -419,13 +351,13 @@ mod tests {
             Error::MissingCode,
             Error::CodeAndError,
             Error::IssuerMismatch,
-            Error::Provider(ProviderError {
+            Error::Provider(Box::new(ProviderError {
                 error: "access_denied".into(),
                 error_description: None,
                 error_uri: None,
                 status: None,
                 source: ErrorSource::Authorization,
-            }),
+            })),
             Error::TokenHttpError(500),
             Error::TokenResponseNotJson,
             Error::InvalidTokenResponse,
@@ -566,13 +498,13 @@ mod tests {
     }
 
     fn provider(code: &str) -> Error {
-        Error::Provider(ProviderError {
+        Error::Provider(Box::new(ProviderError {
             error: code.into(),
             error_description: Some("End-User aborted interaction".into()),
             error_uri: None,
             status: None,
             source: ErrorSource::Authorization,
-        })
+        }))
     }
 
     #[test]
@@ -589,13 +521,13 @@ mod tests {
     #[test]
     fn long_descriptions_are_cut_on_a_char_boundary() {
         let long = "é".repeat(400);
-        let e = Error::Provider(ProviderError {
+        let e = Error::Provider(Box::new(ProviderError {
             error: "x".into(),
             error_description: Some(long),
             error_uri: None,
             status: Some(400),
             source: ErrorSource::Token,
-        });
+        }));
         assert!(e.message().len() < 400);
         assert_eq!(e.status(), Some(400));
     }

@@ -139,7 +139,9 @@ pub fn parse_token_response(
     if !(200..300).contains(&status) {
         return Err(
             provider_error(status, content_type, body, ErrorSource::Token)
-                .map_or(Error::TokenHttpError(status), Error::Provider),
+                .map_or(Error::TokenHttpError(status), |p| {
+                    Error::Provider(Box::new(p))
+                }),
         );
     }
     if !is_json {

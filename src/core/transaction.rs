@@ -45,9 +45,8 @@ pub fn namespace(issuer: &str, client_id: &str) -> String {
     h.update(issuer.as_bytes());
     h.update([0]);
     h.update(client_id.as_bytes());
-    let mut ns = b64url(&h.finalize());
-    ns.truncate(12);
-    ns
+    let ns = b64url(&h.finalize());
+    String::from(ns.get(..12).unwrap_or(&ns))
 }
 
 fn key(prefix: &str, ns: &str, rest: &str) -> String {

@@ -78,16 +78,12 @@ pub fn origin(url: &str) -> Option<String> {
     let (https, _) = scheme_host(url)?;
     let rest = url.get(if https { 8 } else { 7 }..)?;
     let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
-    let mut authority = rest.get(..end)?.to_ascii_lowercase();
+    let lower = rest.get(..end)?.to_ascii_lowercase();
     let default = if https { ":443" } else { ":80" };
-    if authority.ends_with(default) {
-        authority.truncate(authority.len() - default.len());
-    }
-    if authority.ends_with(':') {
-        authority.pop();
-    }
+    let authority = lower.strip_suffix(default).unwrap_or(&lower);
+    let authority = authority.strip_suffix(':').unwrap_or(authority);
     let mut o = String::from(if https { "https://" } else { "http://" });
-    o.push_str(&authority);
+    o.push_str(authority);
     Some(o)
 }
 

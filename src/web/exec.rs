@@ -39,9 +39,21 @@ pub(crate) fn then_fn2(p: &Promise, ok: &Function, err: &Function) -> Promise {
     p.unchecked_ref::<Thenable>().then2(ok, err)
 }
 
-/// A one-shot JS function from a Rust closure.
+/// A JS function from a Rust closure. Every callback goes through this one
+/// closure type, so wasm-bindgen makes one shim for all of them.
+pub(crate) fn function(f: Box<dyn FnMut(JsValue) -> JsValue>) -> Function {
+    Closure::<dyn FnMut(JsValue) -> JsValue>::wrap(f)
+        .into_js_value()
+        .unchecked_into()
+}
+
+/// A one-shot JS function from a Rust closure (called again, it does nothing).
 pub(crate) fn once(f: impl FnOnce(JsValue) -> JsValue + 'static) -> Function {
-    Closure::once_into_js(f).unchecked_into()
+    let mut f = Some(f);
+    function(Box::new(move |v| match f.take() {
+        Some(f) => f(v),
+        None => JsValue::UNDEFINED,
+    }))
 }
 
 /// What an effect in flight will settle into.
@@ -254,7 +266,7 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
             later(idb::delete(&id), Pending::Done(Error::DpopKeyUnavailable))
         }
         Effect::Sign(input) => {
-            let key = host.dpop_key.borrow().clone();
+            let key = super::host::copy(&host.dpop_key);
             later(
                 key.ok_or(Error::DpopKeyUnavailable)
                     .and_then(|k| crypto::sign(&k, input.as_bytes())),
@@ -318,15 +330,16 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
             Performed::Later(p, Pending::Done(Error::Network))
         }
         Effect::Wait(signal) => {
-            let mut signals = host.signals.borrow_mut();
-            let p = match signals.iter().find(|(id, _, _)| *id == signal) {
-                Some((_, p, _)) => p.clone(),
-                None => {
-                    let (p, wake) = deferred();
-                    signals.push((signal, p.clone(), wake));
-                    p
+            let p = super::host::edit(&host.signals, |signals| {
+                match signals.iter().find(|(id, _, _)| *id == signal) {
+                    Some((_, p, _)) => p.clone(),
+                    None => {
+                        let (p, wake) = deferred();
+                        signals.push((signal, p.clone(), wake));
+                        p
+                    }
                 }
-            };
+            });
             Performed::Later(p, Pending::Done(Error::Network))
         }
         Effect::AppFetch(req) => later(app_fetch(req, slots), Pending::App),
@@ -394,7 +407,7 @@ pub fn settle(
         ),
         Pending::Lock(name, owner) => {
             if let Ok(release) = r.and_then(|f| f.dyn_into::<Function>()) {
-                host.held.borrow_mut().push((name, release, owner));
+                super::host::edit(&host.held, |h| h.push((name, release, owner)));
             }
             Outcome::Locked { contended: false }
         }

@@ -3,19 +3,18 @@
 //! address bar, events for the app's listeners, held Web Locks, signals
 //! between operations of one client, and the background-refresh timer.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use crate::core::flow::{Area, Event, Host};
 use crate::core::Error;
 
 thread_local! {
     /// [`Area::Page`]: this page's memory, shared by its clients.
-    static PAGE: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    static PAGE: Cell<Vec<(String, String)>> = const { Cell::new(Vec::new()) };
 }
 
 /// An event handler.
@@ -28,22 +27,37 @@ pub type Spawn = Rc<dyn Fn()>;
 /// An operation's liveness flag: false once it is over.
 pub type Alive = Rc<Cell<bool>>;
 
-/// One client's browser: everything the core asks for synchronously.
+/// One client's browser: everything the core asks for synchronously. Its
+/// state is in `Cell`s, taken and put back: no borrow can fail (a panic
+/// would kill the module), and nothing is held across a call into JS.
 #[derive(Default)]
 pub struct WebHost {
-    events: RefCell<Vec<Event>>,
-    listeners: RefCell<Vec<(u32, &'static str, Listener)>>,
+    events: Cell<Vec<Event>>,
+    listeners: Cell<Vec<(u32, &'static str, Listener)>>,
     next_listener: Cell<u32>,
     /// Web Locks held: the name, the function that releases it, and the liveness flag of the operation that holds it.
-    pub(crate) held: RefCell<Vec<(String, Function, Alive)>>,
+    pub(crate) held: Cell<Vec<(String, Function, Alive)>>,
     /// Operations waiting on a signal: its id, and the function that wakes them.
-    pub(crate) signals: RefCell<Vec<(u32, Promise, Function)>>,
+    pub(crate) signals: Cell<Vec<(u32, Promise, Function)>>,
     timer: Cell<Option<i32>>,
     /// How this client starts a background refresh.
-    pub(crate) spawn: RefCell<Option<Spawn>>,
+    pub(crate) spawn: Cell<Option<Spawn>>,
     watching: Cell<bool>,
     /// The DPoP private key (non-extractable), once loaded.
-    pub(crate) dpop_key: RefCell<Option<web_sys::CryptoKey>>,
+    pub(crate) dpop_key: Cell<Option<web_sys::CryptoKey>>,
+}
+
+/// Runs `f` on the value in `cell` and puts it back.
+pub(crate) fn edit<T: Default, R>(cell: &Cell<T>, f: impl FnOnce(&mut T) -> R) -> R {
+    let mut v = cell.take();
+    let r = f(&mut v);
+    cell.set(v);
+    r
+}
+
+/// A copy of the value in `cell`.
+pub(crate) fn copy<T: Default + Clone>(cell: &Cell<T>) -> T {
+    edit(cell, |v| v.clone())
 }
 
 fn window() -> Option<web_sys::Window> {
@@ -59,8 +73,8 @@ fn storage(area: Area) -> Result<web_sys::Storage, Error> {
     s.ok().flatten().ok_or(Error::StorageUnavailable)
 }
 
-fn page<T>(f: impl FnOnce(&mut Vec<(String, String)>) -> T) -> T {
-    PAGE.with(|p| f(&mut p.borrow_mut()))
+fn page<T: Default>(f: impl FnOnce(&mut Vec<(String, String)>) -> T) -> T {
+    PAGE.try_with(|p| edit(p, f)).unwrap_or_default()
 }
 
 /// `setTimeout(f, ms)`; the timer id.
@@ -76,55 +90,50 @@ impl WebHost {
         let name = Event::known(event).ok_or(Error::InvalidConfig("unknown event name"))?;
         let id = self.next_listener.get().wrapping_add(1);
         self.next_listener.set(id);
-        self.listeners.borrow_mut().push((id, name, handler));
+        edit(&self.listeners, |l| l.push((id, name, handler)));
         Ok(id)
     }
 
     /// Removes a handler.
     pub fn off(&self, id: u32) {
-        self.listeners.borrow_mut().retain(|(i, _, _)| *i != id);
+        edit(&self.listeners, |l| l.retain(|(i, _, _)| *i != id));
     }
 
     /// Delivers the events queued during a step (after it, so a handler may call the client).
     pub fn flush(&self) {
         loop {
-            let Some(event) = ({
-                let mut q = self.events.borrow_mut();
-                (!q.is_empty()).then(|| q.remove(0))
-            }) else {
+            let events = self.events.take();
+            if events.is_empty() {
                 return;
-            };
-            let targets: Vec<Listener> = self
-                .listeners
-                .borrow()
-                .iter()
-                .filter(|(_, n, _)| *n == event.name())
-                .map(|(_, _, l)| Rc::clone(l))
-                .collect();
-            for l in targets {
-                l(&event);
+            }
+            for event in events {
+                let listeners = copy(&self.listeners);
+                for (_, name, l) in listeners {
+                    if name == event.name() {
+                        l(&event);
+                    }
+                }
             }
         }
     }
 
     /// Releases every lock the operation with this liveness flag still holds.
     pub(crate) fn release_owned_by(&self, owner: &Alive) {
-        self.held.borrow_mut().retain(|(_, release, o)| {
-            let mine = Rc::ptr_eq(o, owner);
-            if mine {
-                let _ = release.call0(&JsValue::UNDEFINED);
-            }
-            !mine
-        });
+        let held = self.held.take();
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            held.into_iter().partition(|(_, _, o)| Rc::ptr_eq(o, owner));
+        self.held.set(rest);
+        for (_, release, _) in mine {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
     }
 
     fn background(&self) -> Option<Function> {
-        let spawn = self.spawn.borrow().clone()?;
-        Some(
-            Closure::<dyn Fn()>::new(move || spawn())
-                .into_js_value()
-                .unchecked_into(),
-        )
+        let spawn = copy(&self.spawn)?;
+        Some(super::exec::function(Box::new(move |_| {
+            spawn();
+            JsValue::UNDEFINED
+        })))
     }
 }
 
@@ -134,7 +143,7 @@ impl Host for WebHost {
     }
 
     fn random(&self, buf: &mut [u8]) -> Result<(), Error> {
-        getrandom::getrandom(buf).map_err(|_| Error::CryptoUnavailable)
+        getrandom::fill(buf).map_err(|_| Error::CryptoUnavailable)
     }
 
     fn get(&self, area: Area, key: &str) -> Result<Option<String>, Error> {
@@ -187,7 +196,7 @@ impl Host for WebHost {
     }
 
     fn emit(&self, event: Event) {
-        self.events.borrow_mut().push(event);
+        edit(&self.events, |q| q.push(event));
     }
 
     fn current_url(&self) -> Option<String> {
@@ -215,21 +224,22 @@ impl Host for WebHost {
     }
 
     fn unlock(&self, name: &str) {
-        let mut held = self.held.borrow_mut();
-        if let Some(i) = held.iter().position(|(n, _, _)| n == name) {
-            let (_, release, _) = held.remove(i);
+        let held = self.held.take();
+        let (mine, rest): (Vec<_>, Vec<_>) = held.into_iter().partition(|(n, _, _)| n == name);
+        self.held.set(rest);
+        for (_, release, _) in mine {
             let _ = release.call0(&JsValue::UNDEFINED);
         }
     }
 
     fn notify(&self, signal: u32) {
-        let mut signals = self.signals.borrow_mut();
-        signals.retain(|(id, _, wake)| {
-            if *id == signal {
-                let _ = wake.call0(&JsValue::UNDEFINED);
-            }
-            *id != signal
-        });
+        let signals = self.signals.take();
+        let (woken, rest): (Vec<_>, Vec<_>) =
+            signals.into_iter().partition(|(id, _, _)| *id == signal);
+        self.signals.set(rest);
+        for (_, _, wake) in woken {
+            let _ = wake.call0(&JsValue::UNDEFINED);
+        }
     }
 
     fn set_timer(&self, delay_ms: u64) {

@@ -3,7 +3,6 @@
 //! survive a reload without ever being exported.
 
 use js_sys::Promise;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransactionMode};
 
@@ -17,14 +16,16 @@ const STORE: &str = "keys";
 fn done(req: &IdbRequest) -> Promise {
     Promise::new(&mut |resolve, reject| {
         let r = req.clone();
-        let ok = Closure::once_into_js(move || {
+        let ok = once(move |_| {
             let _ = resolve.call1(&JsValue::NULL, &r.result().unwrap_or(JsValue::UNDEFINED));
+            JsValue::UNDEFINED
         });
-        let fail = Closure::once_into_js(move || {
+        let fail = once(move |_| {
             let _ = reject.call0(&JsValue::NULL);
+            JsValue::UNDEFINED
         });
-        req.set_onsuccess(Some(ok.unchecked_ref()));
-        req.set_onerror(Some(fail.unchecked_ref()));
+        req.set_onsuccess(Some(&ok));
+        req.set_onerror(Some(&fail));
     })
 }
 
@@ -36,14 +37,15 @@ fn open() -> Result<Promise, Error> {
         .open_with_u32(DB, 1)
         .map_err(|_| Error::DpopKeyUnavailable)?;
     let upgrading = req.clone();
-    let upgrade = Closure::once_into_js(move || {
+    let upgrade = once(move |_| {
         if let Ok(db) = upgrading.result().and_then(|d| d.dyn_into::<IdbDatabase>()) {
             if !db.object_store_names().contains(STORE) {
                 let _ = db.create_object_store(STORE);
             }
         }
+        JsValue::UNDEFINED
     });
-    req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
+    req.set_onupgradeneeded(Some(&upgrade));
     Ok(done(&req))
 }
 

@@ -24,7 +24,7 @@ test('hostile arguments to every JS entry point give typed errors, and the modul
     await page.goto(`${demo.origin}/test/`);
     await page.waitForSelector('#status[data-done]');
     const results = await page.evaluate(async (cfg) => {
-      const { createClient, PkceWasmError } = await import('/js/index.js');
+      const { createClient, PkceWasmError } = await import('/dist/pkce-wasm.js');
       const out = [];
       const attempt = async (label, fn) => {
         try {

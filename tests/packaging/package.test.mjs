@@ -62,12 +62,10 @@ test('the tarball holds exactly the runtime files: no sources, tests, maps or no
     'LICENSE',
     'README.md',
     'dist/pkce-wasm.global.js',
+    'dist/pkce-wasm.js',
     'dist/pkce_wasm_bg.wasm',
     'js/index.d.ts',
-    'js/index.js',
     'package.json',
-    'pkg/pkce_wasm.js',
-    'pkg/pkce_wasm_bg.wasm',
   ]);
   const pkg = JSON.parse(fs.readFileSync(path.join(unpacked, 'package.json'), 'utf8'));
   for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(pkg.scripts?.[hook], undefined, `no ${hook} script`);

@@ -34,9 +34,8 @@ pub(crate) fn pending_key(ns: &str) -> String {
 /// A short digest of a stored record: two writes of the same generation
 /// (two tabs that did not see each other) are still told apart.
 pub(crate) fn digest(text: &str) -> String {
-    let mut d = b64url(&Sha256::digest(text.as_bytes()));
-    d.truncate(8);
-    d
+    let d = b64url(&Sha256::digest(text.as_bytes()));
+    String::from(d.get(..8).unwrap_or(&d))
 }
 
 fn written(gen: u64, text: &str) -> String {
