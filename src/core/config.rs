@@ -147,11 +147,6 @@ impl Config {
     }
 }
 
-const CACHE_PROBLEM: &str = "cacheLocation must be 'memory', 'sessionStorage' or 'localStorage'";
-const MODE_PROBLEM: &str = "responseMode must be 'query' or 'fragment'";
-const PAR_PROBLEM: &str = "pushedAuthorizationRequests must be 'auto', true or false";
-const TIMEOUT_PROBLEM: &str = "timeout must be seconds between 0 and 600";
-
 /// A string member: absent or `null` → `None`; another type → `problem`.
 pub(crate) fn opt_str(
     obj: &Value,
@@ -163,10 +158,6 @@ pub(crate) fn opt_str(
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(Error::InvalidConfig(problem)),
     }
-}
-
-fn req_str(obj: &Value, key: &str, problem: &'static str) -> Result<String, Error> {
-    opt_str(obj, key, problem)?.ok_or(Error::InvalidConfig(problem))
 }
 
 pub(crate) fn opt_bool(
@@ -200,49 +191,28 @@ pub(crate) fn millis(v: &Value, max_s: u64) -> Option<u64> {
     (ms <= max_s * 1000).then_some(ms)
 }
 
-fn seconds(
-    obj: &Value,
-    key: &str,
-    max_s: u64,
-    problem: &'static str,
-) -> Result<Option<u64>, Error> {
-    match obj.get(key) {
-        None => Ok(None),
-        Some(v) => millis(v, max_s)
-            .map(Some)
-            .ok_or(Error::InvalidConfig(problem)),
-    }
-}
-
 /// The client options (`createClient(options)`) from their JSON text.
 pub fn config_from_json(text: &str) -> Result<Config, Error> {
     let o = json::parse(text)
         .filter(|v| matches!(v, Value::Object(_)))
         .ok_or(Error::InvalidConfig("options must be an object"))?;
-    let issuer = opt_str(&o, "issuer", "issuer must be a string")?;
-    let client_id = req_str(&o, "clientId", "clientId (string) is required")?;
-    let redirect_uri = req_str(&o, "redirectUri", "redirectUri (string) is required")?;
-    let auth = opt_str(
-        &o,
-        "authorizationEndpoint",
-        "authorizationEndpoint must be a string",
-    )?;
-    let token = opt_str(&o, "tokenEndpoint", "tokenEndpoint must be a string")?;
+    let text = |k: &'static str| opt_str(&o, k, k);
+    let issuer = text("issuer")?;
+    let client_id =
+        text("clientId")?.ok_or(Error::InvalidConfig("clientId (a string) is required"))?;
+    let redirect_uri =
+        text("redirectUri")?.ok_or(Error::InvalidConfig("redirectUri (a string) is required"))?;
+    let (auth, token) = (text("authorizationEndpoint")?, text("tokenEndpoint")?);
     let mut c = if auth.is_some() || token.is_some() {
-        let mut c = Config::explicit(
-            auth.ok_or(Error::InvalidConfig(
-                "authorizationEndpoint (string) is required with tokenEndpoint",
-            ))?,
-            token.ok_or(Error::InvalidConfig(
-                "tokenEndpoint (string) is required with authorizationEndpoint",
-            ))?,
-            client_id,
-            redirect_uri,
-        );
+        let (Some(auth), Some(token)) = (auth, token) else {
+            return Err(Error::InvalidConfig(
+                "authorizationEndpoint and tokenEndpoint go together",
+            ));
+        };
+        let mut c = Config::explicit(auth, token, client_id, redirect_uri);
         if let Endpoints::Explicit(m) = &mut c.endpoints {
-            m.jwks_uri = opt_str(&o, "jwksUri", "jwksUri must be a string")?;
-            m.userinfo_endpoint =
-                opt_str(&o, "userinfoEndpoint", "userinfoEndpoint must be a string")?;
+            m.jwks_uri = text("jwksUri")?;
+            m.userinfo_endpoint = text("userinfoEndpoint")?;
         }
         c.issuer = issuer;
         c
@@ -250,57 +220,69 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
         let iss = issuer.ok_or(Error::InvalidConfig(
             "issuer, or authorizationEndpoint and tokenEndpoint, is required",
         ))?;
+        let mut c = Config::discover(iss, client_id, redirect_uri);
         match o.get("metadata") {
-            None | Some(Value::Null) => Config::discover(iss, client_id, redirect_uri),
+            None | Some(Value::Null) => {}
             // Supplied metadata goes through the same validation as a fetched document.
             Some(doc @ Value::Object(_)) => {
-                let meta = metadata_from_json(&iss, doc)?;
-                let mut c = Config::discover(iss, client_id, redirect_uri);
-                c.endpoints = Endpoints::Given(meta);
-                c
+                c.endpoints =
+                    Endpoints::Given(metadata_from_json(c.issuer.as_deref().unwrap_or(""), doc)?)
             }
-            Some(_) => return Err(Error::InvalidConfig("metadata must be a JSON object")),
+            Some(_) => return Err(Error::InvalidConfig("metadata")),
         }
+        c
     };
-    if let Some(scope) = opt_str(&o, "scope", "scope must be a string")? {
+    if let Some(scope) = text("scope")? {
         c.scope = scope;
     }
-    c.response_mode = match opt_str(&o, "responseMode", MODE_PROBLEM)?.as_deref() {
-        None | Some("query") => ResponseMode::Query,
-        Some("fragment") => ResponseMode::Fragment,
-        Some(_) => return Err(Error::InvalidConfig(MODE_PROBLEM)),
-    };
-    const TTL_PROBLEM: &str = "transactionTtl must be seconds between 1 and 86400";
-    if let Some(ttl) = seconds(&o, "transactionTtl", 86_400, TTL_PROBLEM)? {
-        if ttl < 1000 {
-            return Err(Error::InvalidConfig(TTL_PROBLEM));
+    // An option that names one of a few choices: its index (absent: 0).
+    let choice = |k: &'static str, choices: &[&str]| -> Result<usize, Error> {
+        match text(k)? {
+            None => Ok(0),
+            Some(v) => choices
+                .iter()
+                .position(|c| *c == v)
+                .ok_or(Error::InvalidConfig(k)),
         }
-        c.transaction_ttl_ms = ttl;
-    }
-    if let Some(skew) = seconds(
-        &o,
-        "clockSkew",
-        600,
-        "clockSkew must be seconds between 0 and 600",
-    )? {
-        c.clock_skew_s = skew / 1000;
-    }
-    c.cache_location = match opt_str(&o, "cacheLocation", CACHE_PROBLEM)?.as_deref() {
-        None | Some("memory") => CacheLocation::Memory,
-        Some("sessionStorage") => CacheLocation::SessionStorage,
-        Some("localStorage") => CacheLocation::LocalStorage,
-        Some(_) => return Err(Error::InvalidConfig(CACHE_PROBLEM)),
     };
-    if let Some(l) = seconds(
-        &o,
-        "refreshLeeway",
-        3600,
-        "refreshLeeway must be seconds between 0 and 3600",
-    )? {
-        c.refresh_leeway_ms = l;
+    if choice("responseMode", &["query", "fragment"])? == 1 {
+        c.response_mode = ResponseMode::Fragment;
     }
-    c.auto_refresh = opt_bool(&o, "autoRefresh", "autoRefresh must be a boolean")?.unwrap_or(false);
-    c.dpop = opt_bool(&o, "dpop", "dpop must be a boolean")?.unwrap_or(false);
+    c.cache_location = [
+        CacheLocation::Memory,
+        CacheLocation::SessionStorage,
+        CacheLocation::LocalStorage,
+    ]
+    .get(choice(
+        "cacheLocation",
+        &["memory", "sessionStorage", "localStorage"],
+    )?)
+    .copied()
+    .unwrap_or_default();
+    // Seconds, as milliseconds, within [min, max].
+    let secs = |k: &'static str, min: u64, max: u64| -> Result<Option<u64>, Error> {
+        match o.get(k) {
+            None => Ok(None),
+            Some(v) => millis(v, max)
+                .filter(|ms| *ms >= min)
+                .map(Some)
+                .ok_or(Error::InvalidConfig(k)),
+        }
+    };
+    if let Some(ms) = secs("transactionTtl", 1000, 86_400)? {
+        c.transaction_ttl_ms = ms;
+    }
+    if let Some(ms) = secs("clockSkew", 0, 600)? {
+        c.clock_skew_s = ms / 1000;
+    }
+    if let Some(ms) = secs("refreshLeeway", 0, 3600)? {
+        c.refresh_leeway_ms = ms;
+    }
+    if let Some(ms) = secs("timeout", 1, 600)? {
+        c.timeout_ms = ms as u32;
+    }
+    c.auto_refresh = opt_bool(&o, "autoRefresh", "autoRefresh")?.unwrap_or(false);
+    c.dpop = opt_bool(&o, "dpop", "dpop")?.unwrap_or(false);
     if c.dpop && !cfg!(feature = "dpop") {
         return Err(Error::InvalidConfig(
             "this build of pkce-wasm has no DPoP support (the `dpop` feature)",
@@ -311,14 +293,8 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
         Some(Value::Bool(true)) => ParMode::Always,
         Some(Value::Bool(false)) => ParMode::Never,
         Some(Value::String(s)) if s == "auto" => ParMode::Auto,
-        Some(_) => return Err(Error::InvalidConfig(PAR_PROBLEM)),
+        Some(_) => return Err(Error::InvalidConfig("pushedAuthorizationRequests")),
     };
-    if let Some(t) = o.get("timeout") {
-        match millis(t, 600) {
-            Some(ms) if ms > 0 => c.timeout_ms = ms as u32,
-            _ => return Err(Error::InvalidConfig(TIMEOUT_PROBLEM)),
-        }
-    }
     match o.get("apiOrigins") {
         None => {}
         Some(Value::Array(items)) => {
@@ -326,16 +302,10 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
                 .iter()
                 .map(|v| v.as_str().map(String::from))
                 .collect::<Option<Vec<_>>>()
-                .ok_or(Error::InvalidConfig(
-                    "apiOrigins must be an array of origins",
-                ))?;
+                .ok_or(Error::InvalidConfig("apiOrigins"))?;
             c.api_origins = Some(list);
         }
-        Some(_) => {
-            return Err(Error::InvalidConfig(
-                "apiOrigins must be an array of origins",
-            ))
-        }
+        Some(_) => return Err(Error::InvalidConfig("apiOrigins")),
     }
     Ok(c)
 }

@@ -125,6 +125,13 @@ pub fn parse_pairs(s: &str) -> Option<Vec<(String, String)>> {
     Some(pairs)
 }
 
+/// The value of the first pair named `key` (out of line: it is called from
+/// many places, and inlined copies cost more than the call).
+#[inline(never)]
+pub fn field(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs.iter().find(|(n, _)| n == key).map(|(_, v)| v.clone())
+}
+
 /// Appends a `u64` in decimal.
 pub fn push_u64(out: &mut String, mut n: u64) {
     let mut buf = [0u8; 20];

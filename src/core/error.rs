@@ -244,6 +244,12 @@ impl Error {
     /// A readable, secret-free message. Built without `core::fmt`.
     pub fn message(&self) -> String {
         match self {
+            // A bare option name, or a sentence saying what is wrong.
+            Error::InvalidConfig(what) if !what.contains(' ') => join3(
+                "Invalid configuration: '",
+                what,
+                "' has the wrong type or value (see the README's option table).",
+            ),
             Error::InvalidConfig(what) => join("Invalid configuration: ", what),
             Error::ReservedParameter(name) => join3(
                 "Extra parameter '",

@@ -124,7 +124,7 @@ pub fn encode_record(r: &Record, with_refresh: bool) -> String {
 /// older pkce-wasm as generation 0); `None` for anything damaged.
 pub fn decode_record(record: &str) -> Option<Record> {
     let pairs = parse_pairs(record)?;
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let get = |k: &str| crate::core::encoding::field(&pairs, k);
     let num = |k: &str| get(k).as_deref().and_then(parse_u64);
     let (gen, epoch) = match get("v").as_deref() {
         Some("1") => (0, 0),

@@ -97,7 +97,7 @@ pub fn encode_record(p: &PendingAuthorization) -> String {
 /// Reads a record back; any damage gives `transaction_invalid`.
 pub fn decode_record(record: &str) -> Result<PendingAuthorization, Error> {
     let pairs = parse_pairs(record).ok_or(Error::TransactionInvalid)?;
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let get = |k: &str| crate::core::encoding::field(&pairs, k);
     if get("v").as_deref() != Some("1") {
         return Err(Error::TransactionInvalid);
     }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemo } from '../../scripts/lib/demo.mjs';
 import { launch, newPage, signIn, withDiagnostics } from '../e2e/support.mjs';
+import { BUDGET_BYTES, kb, runtimeFiles, total } from '../../scripts/lib/sizes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -72,6 +73,13 @@ test('the tarball holds exactly the runtime files: no sources, tests, maps or no
   assert.equal(pkg.dependencies, undefined, 'no runtime dependencies');
   assert.equal(pkg.license, 'MIT');
   assert.equal(pkg.sideEffects, false);
+});
+
+test('size budget: the runtime bytes a page loads from the tarball (the wasm and every JS module of the ESM entry, gzip -9) stay within budget', () => {
+  const files = runtimeFiles(unpacked);
+  assert.deepEqual(files.map((f) => f.file).sort(), ['dist/pkce-wasm.js', 'dist/pkce_wasm_bg.wasm'], 'the ESM entry loads one module and the wasm');
+  const t = total(files);
+  assert.ok(t.gzip <= BUDGET_BYTES, `${kb(t.gzip)} gzip is over the ${kb(BUDGET_BYTES)} budget (npm run size shows where the bytes go)`);
 });
 
 test('publint reports nothing on the tarball', () => {

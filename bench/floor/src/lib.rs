@@ -103,7 +103,7 @@ pub extern "C" fn login(p: *const u8, n: usize) {
         state: e,
         nonce: e,
     };
-    let tx = Transactions::new(MemoryStore::default(), 600_000);
+    let tx = Transactions::new(MemoryStore::default(), "ns", 600_000);
     match az::authorize(
         &req,
         &entropy,
@@ -175,7 +175,7 @@ pub extern "C" fn callback(p: *const u8, n: usize) {
     let a = input(p, n);
     let now = num(arg(&a, 2));
     let (issuer, client_id, endpoint) = (arg(&a, 3), arg(&a, 6), arg(&a, 5));
-    let tx = Transactions::new(MemoryStore::default(), 600_000);
+    let tx = Transactions::new(MemoryStore::default(), "ns", 600_000);
     let _ = tx.store().set(arg(&a, 9), arg(&a, 10));
     let m = mode(arg(&a, 1));
     if is_callback(arg(&a, 0), m) {

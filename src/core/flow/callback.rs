@@ -86,7 +86,7 @@ fn encode(p: &Pending) -> String {
 
 fn decode(text: &str) -> Option<Pending> {
     let pairs = parse_pairs(text)?;
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let get = |k: &str| crate::core::encoding::field(&pairs, k);
     let num = |k: &str| get(k).map(|v| parse_u64(&v));
     if get("v").as_deref() != Some("1") {
         return None;
