@@ -166,66 +166,66 @@ impl Error {
     fn info(&self) -> (&'static str, &'static str) {
         match self {
             Error::InvalidConfig(_) => ("invalid_config", ""),
-            Error::InvalidCodeVerifier => ("invalid_code_verifier", "The code verifier must be 43 to 128 characters from [A-Za-z0-9-._~] (RFC 7636 section 4.1)."),
+            Error::InvalidCodeVerifier => ("invalid_code_verifier", "A code verifier is 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)."),
             Error::ReservedParameter(_) => ("reserved_parameter", ""),
-            Error::NotACallback => ("not_a_callback", "This URL is not an authorization callback: it has neither a code nor an error."),
-            Error::InvalidCallback => ("invalid_callback", "The callback URL is oversized or not valid percent-encoded UTF-8."),
+            Error::NotACallback => ("not_a_callback", "This URL is not a callback: it has no code and no error."),
+            Error::InvalidCallback => ("invalid_callback", "The callback URL is too long or badly encoded."),
             Error::DuplicateParameter(_) => ("duplicate_parameter", ""),
-            Error::MissingState => ("missing_state", "The callback has no state parameter, so it cannot be matched to a login."),
-            Error::StateMismatch => ("state_mismatch", "The callback's state matches no login started in this tab: it may be forged, from another tab, or the storage was cleared."),
-            Error::CallbackReplayed => ("callback_replayed", "This callback was already processed; start a new login instead of reusing it."),
-            Error::CallbackOtherClient => ("callback_other_client", "This callback belongs to a login started by another client (another issuer or client id) on this site; it was left untouched for that client."),
-            Error::TransactionExpired => ("transaction_expired", "The login took too long and its transaction expired; please log in again."),
-            Error::TransactionInvalid => ("transaction_invalid", "The stored login transaction is unreadable; please log in again."),
-            Error::MissingCode => ("missing_code", "The callback has neither an authorization code nor an error."),
-            Error::CodeAndError => ("code_and_error", "The callback has both a code and an error; it is rejected."),
-            Error::IssuerMismatch => ("iss_mismatch", "The callback's iss parameter does not match the configured issuer (RFC 9207): possible mix-up attack."),
-            Error::TokenHttpError(_) => ("token_http_error", "The token endpoint answered with an HTTP error and no OAuth error body."),
-            Error::TokenResponseNotJson => ("token_response_not_json", "The token endpoint's answer is not JSON."),
-            Error::InvalidTokenResponse => ("invalid_token_response", "The token response has a field of the wrong type."),
+            Error::MissingState => ("missing_state", "The callback has no state: it matches no login."),
+            Error::StateMismatch => ("state_mismatch", "No login started in this tab has this state (forged, another tab's, or storage cleared)."),
+            Error::CallbackReplayed => ("callback_replayed", "This callback was already handled; start a new login."),
+            Error::CallbackOtherClient => ("callback_other_client", "This callback is for another client (issuer or client id) on this site; it was left for that client."),
+            Error::TransactionExpired => ("transaction_expired", "The login took too long; please log in again."),
+            Error::TransactionInvalid => ("transaction_invalid", "The stored login is unreadable; please log in again."),
+            Error::MissingCode => ("missing_code", "The callback has no code and no error."),
+            Error::CodeAndError => ("code_and_error", "The callback has both a code and an error."),
+            Error::IssuerMismatch => ("iss_mismatch", "The callback's iss is not the issuer (RFC 9207): a possible mix-up attack."),
+            Error::TokenHttpError(_) => ("token_http_error", "The token endpoint answered an HTTP error without an OAuth error."),
+            Error::TokenResponseNotJson => ("token_response_not_json", "The token endpoint did not answer JSON."),
+            Error::InvalidTokenResponse => ("invalid_token_response", "A token response field has the wrong type."),
             Error::MissingAccessToken => ("missing_access_token", "The token response has no access_token."),
             Error::MissingTokenType => ("missing_token_type", "The token response has no token_type."),
-            Error::UnsupportedTokenType => ("unsupported_token_type", "The token response's token_type is not Bearer."),
-            Error::ResponseTooLarge => ("response_too_large", "The response body is larger than allowed."),
-            Error::StorageUnavailable => ("storage_unavailable", "sessionStorage is unavailable or refuses writes, so a login cannot be started safely."),
-            Error::Network => ("network_error", "The request failed before an answer arrived (network, CORS or a blocked URL)."),
-            Error::Timeout => ("timeout", "The server did not answer in time; the request was aborted."),
-            Error::CryptoUnavailable => ("crypto_unavailable", "crypto.getRandomValues is unavailable; pkce-wasm needs a secure context (https or loopback)."),
-            Error::IssuerMissing => ("iss_missing", "The callback has no iss parameter although the provider promises one (RFC 9207): possible mix-up attack."),
-            Error::DiscoveryFailed(_) => ("discovery_failed", "The provider's discovery document could not be fetched (HTTP error)."),
-            Error::DiscoveryNotJson => ("discovery_not_json", "The provider's discovery document is not JSON."),
+            Error::UnsupportedTokenType => ("unsupported_token_type", "The token_type is not Bearer."),
+            Error::ResponseTooLarge => ("response_too_large", "The response is too large."),
+            Error::StorageUnavailable => ("storage_unavailable", "Storage is unavailable or refuses writes."),
+            Error::Network => ("network_error", "The request failed (network, CORS or a blocked URL)."),
+            Error::Timeout => ("timeout", "No answer in time; the request was aborted."),
+            Error::CryptoUnavailable => ("crypto_unavailable", "No crypto.getRandomValues: pkce-wasm needs a secure context (https or loopback)."),
+            Error::IssuerMissing => ("iss_missing", "The callback has no iss though the provider sends one (RFC 9207): a possible mix-up attack."),
+            Error::DiscoveryFailed(_) => ("discovery_failed", "The discovery document could not be fetched."),
+            Error::DiscoveryNotJson => ("discovery_not_json", "The discovery document is not JSON."),
             Error::DiscoveryInvalid(_) => ("discovery_invalid", ""),
-            Error::DiscoveryIssuerMismatch => ("discovery_issuer_mismatch", "The discovery document's issuer does not equal the configured issuer exactly."),
+            Error::DiscoveryIssuerMismatch => ("discovery_issuer_mismatch", "The discovery document's issuer is not the configured issuer."),
             Error::InsecureEndpoint(_) => ("insecure_endpoint", ""),
-            Error::IdTokenMissing => ("id_token_missing", "The token response has no id_token although openid was requested."),
-            Error::IdTokenMalformed => ("id_token_malformed", "The ID token is not a well-formed compact JWS."),
-            Error::IdTokenInvalidBase64 => ("id_token_invalid_base64", "An ID token segment is not valid base64url."),
+            Error::IdTokenMissing => ("id_token_missing", "No id_token although openid was requested."),
+            Error::IdTokenMalformed => ("id_token_malformed", "The ID token is not a compact JWS."),
+            Error::IdTokenInvalidBase64 => ("id_token_invalid_base64", "An ID token part is not base64url."),
             Error::IdTokenInvalidJson => ("id_token_invalid_json", "The ID token header or payload is not a JSON object."),
-            Error::IdTokenAlgNotAllowed => ("id_token_alg_not_allowed", "The ID token's signing algorithm is not allowed (none and HMAC are always refused)."),
-            Error::JwksInvalid => ("jwks_invalid", "The provider's key set (JWKS) could not be fetched or is invalid."),
-            Error::JwksKeyNotFound => ("jwks_key_not_found", "No key in the provider's key set matches the ID token."),
-            Error::JwksKeyAmbiguous => ("jwks_key_ambiguous", "Several keys in the provider's key set match the ID token; refusing to guess."),
+            Error::IdTokenAlgNotAllowed => ("id_token_alg_not_allowed", "The ID token's alg is not allowed (none and HMAC never are)."),
+            Error::JwksInvalid => ("jwks_invalid", "The provider's key set (JWKS) is unusable."),
+            Error::JwksKeyNotFound => ("jwks_key_not_found", "No JWKS key matches the ID token."),
+            Error::JwksKeyAmbiguous => ("jwks_key_ambiguous", "Several JWKS keys match the ID token."),
             Error::IdTokenSignatureInvalid => ("id_token_signature_invalid", "The ID token's signature is invalid."),
-            Error::IdTokenIssMismatch => ("id_token_iss_mismatch", "The ID token's iss does not equal the issuer."),
-            Error::IdTokenAudMismatch => ("id_token_aud_mismatch", "The ID token's aud does not contain this client_id."),
-            Error::IdTokenAzpMismatch => ("id_token_azp_mismatch", "The ID token's azp is missing or is not this client_id."),
+            Error::IdTokenIssMismatch => ("id_token_iss_mismatch", "The ID token's iss is not the issuer."),
+            Error::IdTokenAudMismatch => ("id_token_aud_mismatch", "The ID token's aud is not this client."),
+            Error::IdTokenAzpMismatch => ("id_token_azp_mismatch", "The ID token's azp is missing or not this client."),
             Error::IdTokenExpired => ("id_token_expired", "The ID token has expired."),
-            Error::IdTokenIssuedInFuture => ("id_token_issued_in_future", "The ID token's iat is in the future; check the device clock."),
-            Error::IdTokenNonceMismatch => ("id_token_nonce_mismatch", "The ID token's nonce does not match this login (possible replay)."),
-            Error::IdTokenClaimsInvalid => ("id_token_claims_invalid", "A required ID token claim (iss, sub, aud, exp, iat) is missing or has the wrong type."),
-            Error::UserinfoHttpError(_) => ("userinfo_http_error", "The UserInfo endpoint answered with an HTTP error."),
-            Error::UserinfoInvalid => ("userinfo_invalid", "The UserInfo response is not a JSON object with a sub."),
-            Error::UserinfoSubMismatch => ("userinfo_sub_mismatch", "The UserInfo sub does not match the ID token's sub."),
-            Error::NotAuthenticated => ("not_authenticated", "There is no session: log in first."),
-            Error::LoginRequired => ("login_required", "The session has ended; the user must log in again."),
+            Error::IdTokenIssuedInFuture => ("id_token_issued_in_future", "The ID token's iat is in the future (check the clock)."),
+            Error::IdTokenNonceMismatch => ("id_token_nonce_mismatch", "The ID token's nonce is not this login's (a replay?)."),
+            Error::IdTokenClaimsInvalid => ("id_token_claims_invalid", "An ID token claim (iss, sub, aud, exp, iat) is missing or mistyped."),
+            Error::UserinfoHttpError(_) => ("userinfo_http_error", "UserInfo answered an HTTP error."),
+            Error::UserinfoInvalid => ("userinfo_invalid", "UserInfo is not a JSON object with a sub."),
+            Error::UserinfoSubMismatch => ("userinfo_sub_mismatch", "UserInfo's sub is not the ID token's."),
+            Error::NotAuthenticated => ("not_authenticated", "No session: log in first."),
+            Error::LoginRequired => ("login_required", "The session has ended: log in again."),
             Error::IdTokenSubMismatch => ("id_token_sub_mismatch", "The refreshed ID token is for another user."),
-            Error::IdTokenMaxAgeExceeded => ("id_token_max_age_exceeded", "The user authenticated longer ago than the requested max_age allows."),
-            Error::RevocationFailed(_) => ("revocation_failed", "The provider did not confirm the refresh token's revocation."),
-            Error::DpopNotBound => ("dpop_not_bound", "DPoP was requested but the provider issued a Bearer token."),
-            Error::DpopKeyUnavailable => ("dpop_key_unavailable", "The DPoP key could not be created, stored or used (IndexedDB or WebCrypto)."),
+            Error::IdTokenMaxAgeExceeded => ("id_token_max_age_exceeded", "The login is older than max_age allows."),
+            Error::RevocationFailed(_) => ("revocation_failed", "The provider did not confirm the revocation."),
+            Error::DpopNotBound => ("dpop_not_bound", "DPoP was asked for, but the token is Bearer."),
+            Error::DpopKeyUnavailable => ("dpop_key_unavailable", "The DPoP key is unusable (IndexedDB or WebCrypto)."),
             Error::ParFailed(_) => ("par_failed", "The pushed authorization request failed."),
-            Error::ParRequired => ("par_required", "The provider requires pushed authorization requests, but they are turned off."),
-            Error::ParRequestExpired => ("par_request_expired", "The pushed authorization request expired before the redirect; please try again."),
+            Error::ParRequired => ("par_required", "The provider requires PAR, which is off."),
+            Error::ParRequestExpired => ("par_request_expired", "The pushed request expired before the redirect; try again."),
             Error::Provider(_) => ("provider_error", ""),
         }
     }
@@ -248,22 +248,24 @@ impl Error {
             Error::InvalidConfig(what) if !what.contains(' ') => join3(
                 "Invalid configuration: '",
                 what,
-                "' has the wrong type or value (see the README's option table).",
+                "' has a wrong type or value (see the README).",
             ),
             Error::InvalidConfig(what) => join("Invalid configuration: ", what),
             Error::ReservedParameter(name) => join3(
                 "Extra parameter '",
                 name,
-                "' would override a protocol parameter; set it through the client's options instead.",
+                "' would override a protocol parameter.",
             ),
             Error::DuplicateParameter(name) => {
-                join3("The callback repeats the parameter '", name, "' (RFC 6749 section 3.1).")
+                join3("The callback repeats the parameter '", name, "'.")
             }
             Error::Provider(p) => {
                 let lead = match p.source {
                     ErrorSource::Authorization => "The authorization server returned ",
                     ErrorSource::Token => "The token endpoint returned ",
-                    ErrorSource::PushedAuthorization => "The pushed authorization request endpoint returned ",
+                    ErrorSource::PushedAuthorization => {
+                        "The pushed authorization request endpoint returned "
+                    }
                 };
                 let mut m = join(lead, &p.error);
                 if let Some(d) = &p.error_description {
@@ -272,12 +274,16 @@ impl Error {
                 }
                 m
             }
-            Error::DiscoveryInvalid(field) => {
-                join3("The discovery document's field '", field, "' is missing or has the wrong type.")
-            }
-            Error::InsecureEndpoint(field) => {
-                join3("The discovered '", field, "' is not https (http is allowed on loopback only).")
-            }
+            Error::DiscoveryInvalid(field) => join3(
+                "The discovery document's field '",
+                field,
+                "' is missing or mistyped.",
+            ),
+            Error::InsecureEndpoint(field) => join3(
+                "The discovered '",
+                field,
+                "' is not https (http: loopback only).",
+            ),
             e => String::from(e.info().1),
         }
     }

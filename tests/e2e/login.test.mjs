@@ -130,7 +130,7 @@ test('reloading the cleaned page is harmless; replaying the callback is a typed 
     await page.goto(callback());
     const err = await errorShown(page);
     assert.equal(err.code, 'callback_replayed');
-    assert.match(err.message, /already processed/);
+    assert.match(err.message, /already handled/);
     assert.equal(tokenPosts.length, posts, 'no second token request');
     assert.ok(!err.message.includes(new URL(callback()).searchParams.get('code')));
   });
