@@ -37,7 +37,7 @@ async function bundleApp(entry, dir) {
     format: 'esm',
     target: 'es2022',
     outfile: path.join(dir, 'app.js'),
-    alias: { 'pkce-wasm': path.join(root, 'js/index.js') },
+    alias: { 'pkce-wasm': path.join(root, 'dist/pkce-wasm.js') }, // what the package ships
     logLevel: 'error',
   });
   fs.copyFileSync(path.join(here, 'apps/page.html'), path.join(dir, 'index.html'));
@@ -52,7 +52,7 @@ for (const sdk of SDKS) {
   await bundleApp(`${sdk}.js`, dir);
   const files = [path.join(dir, 'app.js')];
   if (sdk === 'pkce-wasm') {
-    fs.copyFileSync(path.join(root, 'pkg/pkce_wasm_bg.wasm'), path.join(dir, 'pkce_wasm_bg.wasm'));
+    fs.copyFileSync(path.join(root, 'dist/pkce_wasm_bg.wasm'), path.join(dir, 'pkce_wasm_bg.wasm'));
     files.push(path.join(dir, 'pkce_wasm_bg.wasm'));
   }
   const s = { raw: 0, gzip: 0, brotli: 0 };
@@ -69,7 +69,7 @@ for (const sdk of MICRO_SDKS) {
   const dir = path.join(out, `micro-${sdk}`);
   fs.mkdirSync(dir, { recursive: true });
   await bundleApp(`micro-${sdk}.js`, dir);
-  if (sdk === 'pkce-wasm') fs.copyFileSync(path.join(root, 'pkg/pkce_wasm_bg.wasm'), path.join(dir, 'pkce_wasm_bg.wasm'));
+  if (sdk === 'pkce-wasm') fs.copyFileSync(path.join(root, 'dist/pkce_wasm_bg.wasm'), path.join(dir, 'pkce_wasm_bg.wasm'));
 }
 
 // ---- 2. timing ---------------------------------------------------------------

@@ -11,7 +11,7 @@
 export type PkceWasmErrorCode =
   | 'invalid_config' | 'invalid_code_verifier' | 'reserved_parameter' | 'storage_unavailable'
   | 'crypto_unavailable' | 'not_a_callback' | 'invalid_callback' | 'duplicate_parameter'
-  | 'missing_state' | 'state_mismatch' | 'callback_replayed' | 'transaction_expired'
+  | 'missing_state' | 'state_mismatch' | 'callback_replayed' | 'callback_other_client' | 'transaction_expired'
   | 'transaction_invalid' | 'missing_code' | 'code_and_error' | 'iss_mismatch' | 'iss_missing'
   | 'token_http_error' | 'token_response_not_json' | 'invalid_token_response'
   | 'missing_access_token' | 'missing_token_type' | 'unsupported_token_type'
@@ -23,7 +23,8 @@ export type PkceWasmErrorCode =
   | 'id_token_azp_mismatch' | 'id_token_expired' | 'id_token_issued_in_future'
   | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch'
   | 'userinfo_http_error' | 'userinfo_invalid' | 'userinfo_sub_mismatch' | 'not_authenticated'
-  | 'login_required' | 'revocation_failed' | 'dpop_not_bound' | 'dpop_key_unavailable' | 'par_failed' | 'par_required' | 'provider_error' | 'wasm_load_failed'
+  | 'login_required' | 'id_token_max_age_exceeded' | 'revocation_failed' | 'dpop_not_bound' | 'dpop_key_unavailable' | 'par_failed' | 'par_required'
+  | 'par_request_expired' | 'provider_error' | 'wasm_load_failed'
   | 'access_denied' | 'invalid_grant' | 'invalid_request' | 'invalid_scope' | 'consent_required'
   | 'interaction_required' | 'server_error' | 'temporarily_unavailable' | (string & {});
 

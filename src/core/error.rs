@@ -489,6 +489,7 @@ mod tests {
     #[test]
     fn every_code_is_stable_snake_case_and_documented_in_the_readme() {
         let readme = include_str!("../../README.md");
+        let types = include_str!("../../js/index.d.ts");
         let mut seen = Vec::new();
         let all = every_error();
         for e in &all {
@@ -501,6 +502,10 @@ mod tests {
             assert!(
                 readme.contains(&format!("`{code}`")),
                 "{code} is not in the README's error table"
+            );
+            assert!(
+                types.contains(&format!("'{code}'")),
+                "{code} is not in js/index.d.ts's PkceWasmErrorCode"
             );
             assert!(!e.message().is_empty());
             assert!(!seen.contains(&code), "{code} twice");
