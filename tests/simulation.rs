@@ -132,7 +132,13 @@ fn a_logout_during_a_refresh_in_the_same_tab_wins() {
         let mut s = logged_in(1, cache);
         let refresh = s.start(0, Op::Token(AccessToken::start(true)), "refresh");
         // With localStorage the refresh holds the lock: let it reach the provider.
-        while !matches!(s.running.iter().find(|r| r.id == refresh).map(|r| &r.effect), Some(Effect::Http(_))) {
+        while !matches!(
+            s.running
+                .iter()
+                .find(|r| r.id == refresh)
+                .map(|r| &r.effect),
+            Some(Effect::Http(_))
+        ) {
             let i = s.running.iter().position(|r| r.id == refresh).unwrap();
             s.complete(i);
         }
@@ -142,7 +148,10 @@ fn a_logout_during_a_refresh_in_the_same_tab_wins() {
         let i = s.running.iter().position(|r| r.id == refresh).unwrap();
         s.complete(i);
         s.settle();
-        assert!(s.finished.iter().any(|(id, _, _, d)| *id == logout && d.err().is_none()));
+        assert!(s
+            .finished
+            .iter()
+            .any(|(id, _, _, d)| *id == logout && d.err().is_none()));
         let (_, _, _, done) = s.finished.iter().find(|(id, ..)| *id == refresh).unwrap();
         assert_eq!(done.err(), Some(&Error::LoginRequired), "{cache:?}");
         assert!(s.session(0).is_none(), "{cache:?}: no session after logout");
