@@ -6,9 +6,9 @@ use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CryptoKey, SubtleCrypto};
 
-use super::exec::{once, then_fn, then_fn2};
 use super::host::get;
 use super::idb;
+use super::promise::{once, then_fn, then_fn2};
 use crate::core::id_token::{Alg, Jwk};
 use crate::core::Error;
 

@@ -4,57 +4,16 @@
 //! loop, or `JsFuture` in the Rust API) and resumes the operation.
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{
-    AbortSignal, Headers, Request, RequestCredentials, RequestInit, RequestRedirect, Response,
-};
+use web_sys::{AbortSignal, Request, Response};
 
 use super::host::{get, set_timeout, WebHost};
+use super::http::{app_fetch, http_outcome, send};
+use super::promise::once;
 use super::{crypto, idb};
 use crate::core::dpop::PublicJwk;
-use crate::core::flow::{AppResponse, Effect, HttpRequest, HttpResponse, Outcome};
-use crate::core::token::MAX_BODY_BYTES;
+use crate::core::flow::{AppResponse, Effect, Outcome};
 use crate::core::Error;
-
-#[wasm_bindgen]
-extern "C" {
-    /// A promise, seen through `then` with plain functions whose return value
-    /// (a value or a promise) becomes the next value.
-    type Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then1(this: &Thenable, f: &Function) -> Promise;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then2(this: &Thenable, ok: &Function, err: &Function) -> Promise;
-}
-
-/// `promise.then(f)`.
-pub(crate) fn then_fn(p: &Promise, f: &Function) -> Promise {
-    p.unchecked_ref::<Thenable>().then1(f)
-}
-
-/// `promise.then(ok, err)`.
-pub(crate) fn then_fn2(p: &Promise, ok: &Function, err: &Function) -> Promise {
-    p.unchecked_ref::<Thenable>().then2(ok, err)
-}
-
-/// A JS function from a Rust closure. Every callback goes through this one
-/// closure type, so wasm-bindgen makes one shim for all of them.
-pub(crate) fn function(f: Box<dyn FnMut(JsValue) -> JsValue>) -> Function {
-    Closure::<dyn FnMut(JsValue) -> JsValue>::wrap(f)
-        .into_js_value()
-        .unchecked_into()
-}
-
-/// A one-shot JS function from a Rust closure (called again, it does nothing).
-pub(crate) fn once(f: impl FnOnce(JsValue) -> JsValue + 'static) -> Function {
-    let mut f = Some(f);
-    function(Box::new(move |v| match f.take() {
-        Some(f) => f(v),
-        None => JsValue::UNDEFINED,
-    }))
-}
 
 /// What an effect in flight will settle into.
 pub enum Pending {
@@ -124,113 +83,13 @@ pub(crate) fn locks() -> Option<(JsValue, Function)> {
     Some((locks, request))
 }
 
-fn global_fn(name: &str) -> Option<Function> {
-    get(&js_sys::global(), name).dyn_into().ok()
-}
-
-/// The answer of the global `fetch` (windows and workers).
-fn fetch(input: &JsValue, init: &JsValue) -> Result<Promise, Error> {
-    global_fn("fetch")
-        .ok_or(Error::Network)?
-        .call2(&js_sys::global(), input, init)
-        .ok()
-        .and_then(|p| p.dyn_into().ok())
-        .ok_or(Error::Network)
-}
-
-fn send(req: &HttpRequest) -> Result<(Promise, AbortSignal), Error> {
-    let headers = Headers::new().map_err(|_| Error::Network)?;
-    let _ = headers.append("Accept", "application/json");
-    let init = RequestInit::new();
-    init.set_method(req.method);
-    if let Some(body) = &req.body {
-        let _ = headers.append("Content-Type", "application/x-www-form-urlencoded");
-        init.set_body(&JsValue::from_str(body));
-    }
-    for (name, value) in [("Authorization", &req.authorization), ("DPoP", &req.dpop)] {
-        if let Some(v) = value {
-            let _ = headers.append(name, v);
-        }
-    }
-    init.set_headers(&headers);
-    init.set_credentials(RequestCredentials::Omit);
-    init.set_redirect(RequestRedirect::Error);
-    // The deadline covers the headers and the body.
-    let signal = AbortSignal::timeout_with_u32(req.timeout_ms);
-    init.set_signal(Some(&signal));
-    let answer = fetch(&JsValue::from_str(&req.url), &init)?;
-    let read = once(|resp: JsValue| {
-        let declared = Reflect::get(&resp, &"headers".into())
-            .ok()
-            .and_then(|h| h.dyn_into::<Headers>().ok())
-            .and_then(|h| h.get("content-length").ok().flatten())
-            .and_then(|l| crate::core::encoding::parse_u64(l.trim()));
-        if declared.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
-            return JsValue::NULL;
-        }
-        let text = resp
-            .dyn_ref::<Response>()
-            .and_then(|r| r.text().ok())
-            .map_or(JsValue::NULL, JsValue::from);
-        Promise::all(&Array::of2(&resp, &text)).into()
-    });
-    Ok((then_fn(&answer, &read), signal))
-}
-
-fn http_outcome(r: Result<JsValue, JsValue>, signal: &AbortSignal) -> Result<HttpResponse, Error> {
-    let failed = || {
-        if signal.aborted() {
-            Error::Timeout
-        } else {
-            Error::Network
-        }
-    };
-    let pair = r.map_err(|_| failed())?;
-    if pair.is_null() {
-        return Err(Error::ResponseTooLarge);
-    }
-    let pair: Array = pair.dyn_into().map_err(|_| Error::Network)?;
-    let resp: Response = pair.get(0).dyn_into().map_err(|_| Error::Network)?;
-    let body = pair.get(1).as_string().unwrap_or_default();
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Error::ResponseTooLarge);
-    }
-    let header = |name: &str| resp.headers().get(name).ok().flatten();
-    Ok(HttpResponse {
-        status: resp.status(),
-        content_type: header("content-type"),
-        dpop_nonce: header("dpop-nonce"),
-        www_authenticate: header("www-authenticate"),
-        body,
-    })
-}
-
 /// A promise and its resolve function.
-fn deferred() -> (Promise, Function) {
+pub(crate) fn deferred() -> (Promise, Function) {
     let mut resolve = None;
     let p = Promise::new(&mut |res, _| resolve = Some(res));
     // The executor runs synchronously, so `resolve` is always set.
     let resolve = resolve.unwrap_or_else(|| JsValue::UNDEFINED.unchecked_into());
     (p, resolve)
-}
-
-fn app_fetch(req: crate::core::flow::AppRequest, slots: &mut Slots) -> Result<Promise, Error> {
-    let request = if req.replay {
-        slots.replay.take()
-    } else {
-        slots.request.clone()
-    };
-    let request = request.ok_or(Error::InvalidConfig(
-        "fetch: the request cannot be sent again",
-    ))?;
-    let headers = request.headers();
-    if let Some(a) = &req.authorization {
-        let _ = headers.set("Authorization", a);
-    }
-    if let Some(p) = &req.dpop {
-        let _ = headers.set("DPoP", p);
-    }
-    fetch(&request, &JsValue::UNDEFINED)
 }
 
 /// Performs `effect`.

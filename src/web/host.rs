@@ -130,7 +130,7 @@ impl WebHost {
 
     fn background(&self) -> Option<Function> {
         let spawn = copy(&self.spawn)?;
-        Some(super::exec::function(Box::new(move |_| {
+        Some(super::promise::function(Box::new(move |_| {
             spawn();
             JsValue::UNDEFINED
         })))

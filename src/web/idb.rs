@@ -6,7 +6,7 @@ use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransactionMode};
 
-use super::exec::{once, then_fn};
+use super::promise::{once, then_fn};
 use crate::core::Error;
 
 const DB: &str = "pkce-wasm";

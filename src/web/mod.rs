@@ -16,7 +16,9 @@ use crate::core::Error;
 pub mod crypto;
 pub mod exec;
 mod host;
+mod http;
 mod idb;
+mod promise;
 
 pub use exec::{perform, settle, Pending, Performed, Slots};
 #[cfg(feature = "bindings")]

@@ -13,6 +13,7 @@
 mod call;
 mod callback;
 mod create;
+mod effect;
 mod fetch;
 mod login;
 mod logout;
@@ -21,22 +22,25 @@ mod settle;
 mod store;
 mod userinfo;
 mod verify;
+mod wake;
 
 pub use call::Call;
 pub use callback::{Callback, CallbackResult};
 pub use create::Create;
+pub use effect::{AppRequest, AppResponse, Effect, HttpRequest, HttpResponse, Outcome, Step};
 pub use fetch::Fetch;
 pub use login::Login;
 pub use logout::Logout;
-pub use refresh::{AccessToken, Wake};
+pub use refresh::AccessToken;
 pub use store::session_key;
 pub use userinfo::{merged_claims, UserInfo};
+pub use wake::Wake;
 
 use super::config::Config;
 use super::discovery::ProviderMetadata;
 use super::dpop::PublicJwk;
 use super::error::Error;
-use super::id_token::{Alg, Jwk};
+use super::id_token::Alg;
 use super::session::{Record, Session};
 use super::transaction::Store;
 
@@ -144,167 +148,6 @@ impl Store for AreaStore<'_> {
     fn keys(&self) -> Result<Vec<String>, Error> {
         self.host.keys(self.area)
     }
-}
-
-/// One of the SDK's own HTTP requests: `credentials: 'omit'`, `redirect:
-/// 'error'`, `Accept: application/json`, a form body when there is one, an
-/// abort after `timeout_ms`, the body bounded by [`super::token::MAX_BODY_BYTES`].
-pub struct HttpRequest {
-    /// `GET` or `POST`.
-    pub method: &'static str,
-    /// Target URL.
-    pub url: String,
-    /// The `application/x-www-form-urlencoded` body (carries secrets).
-    pub body: Option<String>,
-    /// The `Authorization` header value (carries a token).
-    pub authorization: Option<String>,
-    /// The `DPoP` proof header.
-    pub dpop: Option<String>,
-    /// Abort after this many milliseconds (`timeout`).
-    pub timeout_ms: u32,
-}
-
-impl core::fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        // The URL is an endpoint; everything else may carry a secret.
-        f.debug_struct("HttpRequest")
-            .field("method", &self.method)
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What came back, before any protocol interpretation.
-#[derive(Clone)]
-pub struct HttpResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// The `Content-Type` header.
-    pub content_type: Option<String>,
-    /// The body text (within the size limit).
-    pub body: String,
-    /// The `DPoP-Nonce` header (RFC 9449 §8).
-    pub dpop_nonce: Option<String>,
-    /// The `WWW-Authenticate` header.
-    pub www_authenticate: Option<String>,
-}
-
-impl core::fmt::Debug for HttpResponse {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("HttpResponse")
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The app's own request in [`Client::fetch`](Fetch): the host holds the
-/// request object; the core says which headers to set.
-pub struct AppRequest {
-    /// `Authorization` to set (`Bearer …` / `DPoP …`), or none (not an API origin).
-    pub authorization: Option<String>,
-    /// The `DPoP` proof to set.
-    pub dpop: Option<String>,
-    /// Send the copy kept for a replay instead of the original.
-    pub replay: bool,
-}
-
-impl core::fmt::Debug for AppRequest {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("AppRequest")
-            .field("replay", &self.replay)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The headers of the app's response that the core looks at.
-#[derive(Debug, Clone)]
-pub struct AppResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// `WWW-Authenticate`.
-    pub www_authenticate: Option<String>,
-    /// `DPoP-Nonce`.
-    pub dpop_nonce: Option<String>,
-}
-
-/// What the browser must do and answer later.
-#[derive(Debug)]
-pub enum Effect {
-    /// Send a request → [`Outcome::Http`].
-    Http(HttpRequest),
-    /// Send two requests concurrently → [`Outcome::HttpPair`].
-    HttpPair(HttpRequest, HttpRequest),
-    /// Import `key` and verify `signature` over `input` (WebCrypto) → [`Outcome::Verified`].
-    Verify {
-        /// The public key.
-        key: Jwk,
-        /// The algorithm (its WebCrypto parameters: [`Alg::verify_params`]).
-        alg: Alg,
-        /// The signed bytes.
-        input: String,
-        /// The signature.
-        signature: Vec<u8>,
-    },
-    /// Load the DPoP key stored under this id in IndexedDB, or make a
-    /// non-extractable one and store it there → [`Outcome::DpopKey`].
-    LoadDpopKey(String),
-    /// Forget the DPoP key stored under this id → [`Outcome::Done`].
-    DiscardDpopKey(String),
-    /// Sign with the DPoP key (ES256) → [`Outcome::Signature`].
-    Sign(String),
-    /// Acquire the exclusive cross-tab lock `name` → [`Outcome::Locked`]; held until [`Host::unlock`].
-    Lock(String),
-    /// The names of the cross-tab locks held now that start with this prefix → [`Outcome::Names`].
-    QueryLocks(String),
-    /// Hold a shared cross-tab lock `name` for `ms` milliseconds, as a marker
-    /// other tabs can see at once (the lock manager is consistent across
-    /// tabs; localStorage propagation is not) → [`Outcome::Done`] once held.
-    Mark(String, u32),
-    /// Wait `ms` milliseconds → [`Outcome::Done`].
-    Sleep(u32),
-    /// Wait for [`Host::notify`] on this signal → [`Outcome::Done`].
-    Wait(u32),
-    /// Send the app's request → [`Outcome::App`].
-    AppFetch(AppRequest),
-}
-
-/// The answer to an [`Effect`].
-#[derive(Debug)]
-pub enum Outcome {
-    /// Nothing yet: the first `resume` of an operation.
-    Start,
-    /// The answer to [`Effect::Http`].
-    Http(Result<HttpResponse, Error>),
-    /// The answers to [`Effect::HttpPair`], in order.
-    HttpPair(Result<HttpResponse, Error>, Result<HttpResponse, Error>),
-    /// The answer to [`Effect::Verify`].
-    Verified(Result<bool, Error>),
-    /// The public half of the DPoP key.
-    DpopKey(Result<PublicJwk, Error>),
-    /// The ES256 signature (64 bytes).
-    Signature(Result<Vec<u8>, Error>),
-    /// The lock is held; `contended` when another holder had to be waited for.
-    Locked {
-        /// Whether the lock was busy when asked for.
-        contended: bool,
-    },
-    /// The answer to [`Effect::QueryLocks`].
-    Names(Vec<String>),
-    /// The answer to [`Effect::AppFetch`].
-    App(Result<AppResponse, Error>),
-    /// An effect without a value completed (or failed).
-    Done(Result<(), Error>),
-}
-
-/// What an operation wants next.
-// Boxing the effect was measured: it makes the wasm larger, not smaller.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub enum Step<T> {
-    /// Perform this and `resume` with its outcome.
-    Effect(Effect),
-    /// The operation's result.
-    Done(Result<T, Error>),
 }
 
 /// An outcome that does not fit the state the operation is in: a driver bug.
