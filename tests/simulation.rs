@@ -1,14 +1,15 @@
 //! The simulation tier (`cargo test`): the flows of `core::flow` against a
 //! fake provider, shared storage, several tabs and injected faults. One
-//! test per reliability behaviour, then property tests over interleavings:
+//! test per reliability behaviour, then property tests over interleavings of
+//! logins, refreshes, logouts, reloads, faults and storage failures:
 //! no refresh token presented twice, no session lost unless the provider
 //! said `invalid_grant`, no session after logout.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod sim;
 
-use pkce_wasm::core::config::{CacheLocation, Endpoints};
-use pkce_wasm::core::flow::{AccessToken, Callback, Create, Effect, Logout, Outcome, Step};
+use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions};
+use pkce_wasm::core::flow::{AccessToken, Callback, Create, Effect, Login, Logout, Outcome, Step};
 use pkce_wasm::core::session::decode_record;
 use pkce_wasm::core::Error;
 use proptest::prelude::*;
@@ -191,6 +192,53 @@ fn a_logout_in_another_tab_wins_over_a_refresh_in_flight() {
             live(&s)
         );
     }
+}
+
+#[test]
+fn a_logout_in_another_tab_wins_over_a_login_callback_in_flight() {
+    // Found by the multi-tab property: tab 0 logs out, then logs in again;
+    // while its callback exchanges the code, tab 1 (which has seen the first
+    // logout) logs out too. Tab 0's storage lags, so without the lock and the
+    // marker its callback wrote the session over tab 1's tombstone, and
+    // every tab that had not read the tombstone yet (tab 2) kept a session
+    // after the logout.
+    let mut s = logged_in(3, CacheLocation::LocalStorage);
+    s.world.borrow_mut().lag = true;
+    let o = play(
+        &mut s,
+        &[
+            Action::Logout { tab: 0 },
+            Action::Complete { pick: 0 },
+            Action::Complete { pick: 0 },
+            Action::Login { tab: 0 },
+            Action::Logout { tab: 1 },
+            Action::Complete { pick: 0 },
+        ],
+    );
+    assert_eq!(o.logins.len(), 1);
+    let callback = s
+        .finished
+        .iter()
+        .find(|(_, _, label, _)| *label == "callback");
+    assert!(
+        matches!(
+            callback,
+            Some((_, _, _, Done::Callback(Err(Error::LoginRequired))))
+        ),
+        "the callback wrote a session despite the logout: {callback:?}"
+    );
+    check(&mut s, &o, 3).unwrap();
+    for tab in 0..3 {
+        assert!(
+            s.session(tab).is_none(),
+            "tab {tab} has a session after the logout"
+        );
+    }
+    assert!(
+        live(&s).is_empty(),
+        "every refresh token revoked: {:?}",
+        live(&s)
+    );
 }
 
 // ---- 3. no silent loss -----------------------------------------------------
@@ -421,6 +469,7 @@ fn create_discovers_once_per_page() {
 #[derive(Debug, Clone)]
 enum Action {
     Token { tab: usize, force: bool },
+    Login { tab: usize },
     Logout { tab: usize },
     Reload { tab: usize },
     Complete { pick: usize },
@@ -435,6 +484,7 @@ fn action(tabs: usize, storage_faults: bool) -> impl Strategy<Value = Action> {
     prop_oneof![
         4 => (tab.clone(), any::<bool>()).prop_map(|(tab, force)| Action::Token { tab, force }),
         1 => tab.clone().prop_map(|tab| Action::Logout { tab }),
+        1 => tab.clone().prop_map(|tab| Action::Login { tab }),
         1 => tab.clone().prop_map(|tab| Action::Reload { tab }),
         12 => any::<usize>().prop_map(|pick| Action::Complete { pick }),
         3 => tab.prop_map(|tab| Action::Propagate { tab }),
@@ -445,28 +495,62 @@ fn action(tabs: usize, storage_faults: bool) -> impl Strategy<Value = Action> {
 }
 
 struct Outcomes {
-    logged_out: bool,
+    /// How many logouts began.
+    logouts: usize,
+    /// Each login's code and how many logouts had begun when its callback did.
+    logins: Vec<(String, usize)>,
+}
+
+fn logout_running(s: &Sim, tab: usize) -> bool {
+    s.running
+        .iter()
+        .any(|r| r.tab == tab && r.label == "logout")
 }
 
 fn play(s: &mut Sim, actions: &[Action]) -> Outcomes {
-    let mut logged_out = false;
+    let mut o = Outcomes {
+        logouts: 0,
+        logins: Vec::new(),
+    };
     for a in actions {
         match a {
             Action::Token { tab, force } => {
                 s.start(*tab, Op::Token(AccessToken::start(*force)), "token");
             }
             Action::Logout { tab } => {
-                logged_out = true;
+                o.logouts += 1;
                 s.start(*tab, Op::Logout(Logout::start(None, true)), "logout");
+            }
+            // A new login: the page leaves for the provider (its operations
+            // end, as on a reload) and comes back on the callback page, whose
+            // callback then runs interleaved with the other tabs.
+            Action::Login { tab } if logout_running(s, *tab) => {}
+            Action::Login { tab } => {
+                let url = match s.run(
+                    *tab,
+                    Op::Login(Login::start(LoginOptions::default(), false)),
+                    "login",
+                ) {
+                    Done::Url(Ok(url)) => url,
+                    // Refused before anything was spent (storage refused the transaction).
+                    _ => continue,
+                };
+                s.reload(*tab);
+                let cb = s.world.borrow_mut().provider.authorize(&url);
+                let code = cb
+                    .split(['?', '&'])
+                    .find_map(|p| p.strip_prefix("code="))
+                    .unwrap()
+                    .to_string();
+                s.world.borrow_mut().tabs[*tab].url = cb.clone();
+                s.start(*tab, Op::Callback(Callback::start(&cb)), "callback");
+                o.logins.push((code, o.logouts));
             }
             // A logout that began runs to its end before the page leaves: its
             // last step is the navigation. (A tab closed in the middle of one,
             // while another tab's refresh is in flight and localStorage lags,
             // is the one case the record cannot protect: see the README.)
-            Action::Reload { tab }
-                if s.running
-                    .iter()
-                    .any(|r| r.tab == *tab && r.label == "logout") => {}
+            Action::Reload { tab } if logout_running(s, *tab) => {}
             Action::Reload { tab } => s.reload(*tab),
             Action::Complete { pick } => {
                 let ready = s.ready_list();
@@ -493,7 +577,7 @@ fn play(s: &mut Sim, actions: &[Action]) -> Outcomes {
     s.world.borrow_mut().tabs[0].storage_broken = false;
     s.settle();
     s.propagate();
-    Outcomes { logged_out }
+    o
 }
 
 fn check(s: &mut Sim, o: &Outcomes, tabs: usize) -> Result<(), TestCaseError> {
@@ -503,13 +587,40 @@ fn check(s: &mut Sim, o: &Outcomes, tabs: usize) -> Result<(), TestCaseError> {
         s.presented_twice()
     );
     prop_assert_eq!(s.world.borrow().provider.reuse_detected, 0);
-    if o.logged_out {
+    if o.logouts > 0 {
+        // Logout wins: a session left must come from a login whose callback
+        // began after the last logout did (one that raced it may lose).
+        let after: Vec<u32> = {
+            let w = s.world.borrow();
+            o.logins
+                .iter()
+                .filter(|(_, n)| *n == o.logouts)
+                .filter_map(|(code, _)| w.provider.code_grant.get(code).copied())
+                .collect()
+        };
         for tab in 0..tabs {
-            prop_assert!(
-                s.session(tab).is_none(),
-                "tab {} has a session after logout",
-                tab
-            );
+            if let Some(session) = s.session(tab) {
+                let rt = session
+                    .tokens
+                    .refresh_token
+                    .as_ref()
+                    .map(|r| r.secret().to_string());
+                let grant = rt.and_then(|rt| {
+                    s.world
+                        .borrow()
+                        .provider
+                        .refresh_tokens
+                        .get(&rt)
+                        .map(|g| g.0)
+                });
+                prop_assert!(
+                    grant.is_some_and(|g| after.contains(&g)),
+                    "tab {} has a session from before the last logout (grant {:?}, later logins {:?})",
+                    tab,
+                    grant,
+                    after
+                );
+            }
         }
         return Ok(());
     }
@@ -530,8 +641,16 @@ fn check(s: &mut Sim, o: &Outcomes, tabs: usize) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    // 300 cases each (a second or so); PROPTEST_CASES=20000 for a long run.
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Two or three tabs sharing localStorage (with and without propagation
     /// lag): refreshes, logouts, reloads and faults in any order.
@@ -542,7 +661,7 @@ proptest! {
         actions in prop::collection::vec(action(3, false), 1..60),
     ) {
         let actions: Vec<Action> = actions.into_iter().filter(|a| match a {
-            Action::Token { tab, .. } | Action::Logout { tab } | Action::Reload { tab } | Action::Propagate { tab } => *tab < tabs,
+            Action::Token { tab, .. } | Action::Login { tab } | Action::Logout { tab } | Action::Reload { tab } | Action::Propagate { tab } => *tab < tabs,
             _ => true,
         }).collect();
         let mut s = logged_in(tabs, CacheLocation::LocalStorage);
@@ -559,10 +678,11 @@ proptest! {
     ) {
         // A reload loses what only this tab's memory held: a memory session
         // (by design), or a write storage refused (reported as an `error`
-        // event). Reloads are the multi-tab property's part.
+        // event). Reloads, and logins (the page leaves), are the multi-tab
+        // property's part.
         let actions: Vec<Action> = actions
             .into_iter()
-            .filter(|a| !matches!(a, Action::Reload { .. }))
+            .filter(|a| !matches!(a, Action::Reload { .. } | Action::Login { .. }))
             .collect();
         let mut s = logged_in(1, cache);
         let o = play(&mut s, &actions);

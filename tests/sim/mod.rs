@@ -56,6 +56,8 @@ pub enum Fault {
 pub struct Provider {
     pub codes: BTreeMap<String, (String, String, String)>, // code -> (challenge, nonce, issuer)
     pub grant_issuer: BTreeMap<u32, String>,
+    /// code -> the grant its exchange created
+    pub code_grant: BTreeMap<String, u32>,
     /// refresh token -> (grant id, still the live one)
     pub refresh_tokens: BTreeMap<String, (u32, bool)>,
     pub revoked_grants: Vec<u32>,
@@ -217,6 +219,8 @@ impl Provider {
                 self.seq += 1;
                 let grant = self.seq;
                 self.grant_issuer.insert(grant, issuer);
+                self.code_grant
+                    .insert(get("code").unwrap_or_default(), grant);
                 let body = self.tokens(grant, Some(&nonce), now_s);
                 json(200, &body)
             }
@@ -272,6 +276,8 @@ pub struct TabData {
     pub closed: bool,
     /// Marker locks this page holds.
     pub marks: Vec<String>,
+    /// The place in the global write order of this tab's last write, by key.
+    pub own: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -288,7 +294,10 @@ pub struct World {
     /// Tabs see localStorage writes of other tabs `LAG_MS` later (or when propagated).
     pub lag: bool,
     /// Writes on their way to other tabs: (visible at, writer, key, value).
-    pub in_flight: Vec<(u64, usize, String, Option<String>)>,
+    /// Writes on their way: (visible at, place in the global order, writer, key, value).
+    pub in_flight: Vec<(u64, u64, usize, String, Option<String>)>,
+    /// Writes so far (the browser serialises them: one global order).
+    pub writes: u64,
     pub tabs: Vec<TabData>,
     pub provider: Provider,
     pub locks: Locks,
@@ -311,9 +320,12 @@ impl World {
             .cloned()
             .collect();
         self.in_flight.retain(|w| !(all || w.0 <= now));
-        for (_, writer, key, value) in due {
+        for (_, seq, writer, key, value) in due {
             for (i, t) in self.tabs.iter_mut().enumerate() {
-                if i == writer {
+                // A tab's own later write of the key stays: in the browser's
+                // order it comes after this one (Chromium's storage cache
+                // keeps a tab's pending writes over older remote ones).
+                if i == writer || t.own.get(&key).is_some_and(|&own| own > seq) {
                     continue;
                 }
                 match &value {
@@ -334,10 +346,12 @@ impl World {
             Some(v) => self.local.insert(key.into(), v.into()),
             None => self.local.remove(key),
         };
+        self.writes += 1;
+        self.tabs[writer].own.insert(key.into(), self.writes);
         if self.lag {
             let at = self.now + LAG_MS;
             self.in_flight
-                .push((at, writer, key.into(), value.map(String::from)));
+                .push((at, self.writes, writer, key.into(), value.map(String::from)));
         } else {
             for t in self.tabs.iter_mut() {
                 match value {

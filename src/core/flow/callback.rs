@@ -9,13 +9,19 @@
 //! token (a JWKS request that timed out, say), the address bar keeps the
 //! callback and handling it again (a retry, a reload) completes the login
 //! without another redirect.
+//!
+//! With localStorage the session is written under the refresh lock, after
+//! storage shows every write another tab announced (as a refresh does): a
+//! logout in another tab either shows here first (no session, the tokens
+//! revoked) or finds this write in its sweep.
 
 use sha2::{Digest, Sha256};
 
 use super::call::Call;
+use super::settle::Settle;
 use super::store::pending_key;
 use super::verify::{jwks_request, Verify};
-use super::{Area, AreaStore, ClientState, Host, Outcome, Step};
+use super::{out_of_order, Area, AreaStore, ClientState, Effect, Host, Outcome, Step};
 use crate::core::authorize::has_openid;
 use crate::core::callback::{clean_callback_url, parse_callback};
 use crate::core::encoding::{b64url, parse_pairs, parse_u64, push_u64, FormBuilder};
@@ -113,6 +119,9 @@ enum State {
     Start,
     Exchanging(Call, Pending),
     Validating(Verify, Pending),
+    Locking(Pending, Option<IdTokenClaims>),
+    Settling(Settle, Pending, Option<IdTokenClaims>),
+    Marking(Option<CallbackResult>),
     Revoking(Call),
 }
 
@@ -121,6 +130,7 @@ enum State {
 pub struct Callback {
     url: String,
     keep_url: bool,
+    locked: bool,
     state: State,
 }
 
@@ -130,6 +140,7 @@ impl Callback {
         Callback {
             url: String::from(url),
             keep_url: false,
+            locked: false,
             state: State::Start,
         }
     }
@@ -137,11 +148,15 @@ impl Callback {
     /// Ends the operation: the address bar loses the response parameters,
     /// unless tokens are kept for a retry of this very callback.
     fn finish(
-        &self,
+        &mut self,
         st: &ClientState,
         host: &dyn Host,
         r: Result<CallbackResult, Error>,
     ) -> Step<CallbackResult> {
+        if self.locked {
+            self.locked = false;
+            host.unlock(&st.lock_name());
+        }
         // Another client's callback stays in the address bar for that client.
         let keep = self.keep_url || matches!(r, Err(Error::CallbackOtherClient));
         if !keep && host.current_url().as_deref() == Some(self.url.as_str()) {
@@ -223,12 +238,35 @@ impl Callback {
                     return self.finish(st, host, Err(e));
                 }
             },
+            State::Locking(p, claims) => {
+                let Outcome::Locked { .. } = input else {
+                    return self.finish(st, host, Err(out_of_order()));
+                };
+                self.locked = true;
+                self.state = State::Settling(Settle::default(), p.clone(), claims.take());
+                return self.resume(st, host, Outcome::Start);
+            }
+            State::Settling(settle, p, claims) => match settle.resume(st, host, input) {
+                Step::Effect(e) => return Step::Effect(e),
+                Step::Done(_) => {
+                    let (p, claims) = (p.clone(), claims.take());
+                    return self.complete(st, host, p, claims);
+                }
+            },
+            State::Marking(r) => {
+                let r = r.take().ok_or_else(out_of_order);
+                return self.finish(st, host, r);
+            }
             State::Revoking(call) => match call.resume(st, host, input) {
                 Step::Effect(e) => return Step::Effect(e),
                 Step::Done(_) => return self.finish(st, host, Err(Error::LoginRequired)),
             },
         };
         let (p, claims) = step;
+        if st.area() == Area::Local && host.locks_available() {
+            self.state = State::Locking(p, claims);
+            return Step::Effect(Effect::Lock(st.lock_name()));
+        }
         self.complete(st, host, p, claims)
     }
 
@@ -308,6 +346,10 @@ impl Callback {
         Self::drop_pending(st, host);
         // Logout wins: a logout since this callback began means no session now.
         if st.record(host).epoch != p.epoch {
+            if self.locked {
+                self.locked = false;
+                host.unlock(&st.lock_name());
+            }
             if let (Some(endpoint), Some(rt)) =
                 (&st.meta.revocation_endpoint, &p.tokens.refresh_token)
             {
@@ -326,12 +368,17 @@ impl Callback {
             tokens: p.tokens.clone(),
             claims: claims.clone(),
         };
-        st.save(host, Some(session), p.epoch);
+        let written = st.save(host, Some(session), p.epoch);
         let result = CallbackResult {
             tokens: p.tokens,
             claims,
             app_state: p.app_state,
         };
+        // Announce the write before the lock goes to the next tab.
+        if let Some(mark) = written.and_then(|w| st.marker(host, &w)) {
+            self.state = State::Marking(Some(result));
+            return Step::Effect(mark);
+        }
         self.finish(st, host, Ok(result))
     }
 }

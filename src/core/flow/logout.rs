@@ -2,8 +2,9 @@
 //! before can write a session after it, in this tab or another), the
 //! refresh token revoked (RFC 7009), a fresh DPoP key for the next session,
 //! `loggedOut`, and then — with localStorage — a sweep under the refresh
-//! lock for a session another tab's refresh wrote just before it saw the
-//! logout. Finally the end-session redirect (OIDC RP-Initiated Logout) or
+//! lock: the tombstone written again above every write storage shows, and
+//! the refresh token revoked of a session another tab (a refresh, a login's
+//! callback) wrote before it saw the logout. Finally the end-session redirect (OIDC RP-Initiated Logout) or
 //! `returnTo`.
 
 use super::call::Call;
@@ -24,6 +25,7 @@ enum State {
     Discarding,
     Locking,
     Settling(Settle),
+    Swept(Option<Call>),
     Sweeping(Call),
     Finished,
 }
@@ -127,27 +129,34 @@ impl Logout {
                     if let Step::Effect(e) = settle.resume(st, host, input) {
                         return Step::Effect(e);
                     }
-                    // A refresh in another tab that had not seen the logout yet may have written.
+                    // Another tab that had not seen the logout yet (a refresh, a
+                    // login's callback) may have written a session after the
+                    // first tombstone: its refresh token is revoked.
                     let stored = host.get(st.area(), &session_key(&st.ns)).ok().flatten();
                     let stale = stored
                         .as_deref()
                         .and_then(decode_record)
-                        .filter(|r| r.epoch < self.epoch && r.session.is_some());
-                    match stale {
-                        Some(r) => {
-                            let _ = st.save(host, None, self.epoch);
-                            let rt = r
-                                .session
-                                .as_ref()
-                                .and_then(|s| s.tokens.refresh_token.as_ref());
-                            match Self::revoke(st, rt) {
-                                Some(call) => State::Sweeping(call),
-                                None => State::Finished,
-                            }
-                        }
+                        .filter(|r| r.epoch < self.epoch)
+                        .and_then(|r| r.session);
+                    let rt = stale.as_ref().and_then(|s| s.tokens.refresh_token.as_ref());
+                    let revoke = Self::revoke(st, rt);
+                    // The tombstone again, under the lock and above every write
+                    // storage shows now: the first one was written without the
+                    // lock, and a later write may have arrived over it (or will).
+                    let written = st.save(host, None, self.epoch);
+                    if let Some(mark) = written.and_then(|w| st.marker(host, &w)) {
+                        self.state = State::Swept(revoke);
+                        return Step::Effect(mark);
+                    }
+                    match revoke {
+                        Some(call) => State::Sweeping(call),
                         None => State::Finished,
                     }
                 }
+                (State::Swept(revoke), Outcome::Done(_)) => match revoke.take() {
+                    Some(call) => State::Sweeping(call),
+                    None => State::Finished,
+                },
                 (State::Sweeping(call), input) => match call.resume(st, host, input) {
                     Step::Effect(e) => return Step::Effect(e),
                     Step::Done(r) => {

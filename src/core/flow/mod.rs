@@ -152,9 +152,12 @@ impl Store for AreaStore<'_> {
 
 /// An outcome that does not fit the state the operation is in: a driver bug.
 pub(crate) fn unexpected<T>() -> Step<T> {
-    Step::Done(Err(Error::InvalidConfig(
-        "pkce-wasm internal error: an effect was answered out of order",
-    )))
+    Step::Done(Err(out_of_order()))
+}
+
+/// The error of an effect answered out of order (a bug of ours, never a panic).
+pub(crate) fn out_of_order() -> Error {
+    Error::InvalidConfig("pkce-wasm internal error: an effect was answered out of order")
 }
 
 /// How long a marker lock announcing a session write is held: long enough
