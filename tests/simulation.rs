@@ -9,7 +9,9 @@
 mod sim;
 
 use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions};
-use pkce_wasm::core::flow::{AccessToken, Callback, Create, Effect, Login, Logout, Outcome, Step};
+use pkce_wasm::core::flow::{
+    AccessToken, Callback, Create, Effect, Fetch, Login, Logout, Outcome, Step, UserInfo,
+};
 use pkce_wasm::core::session::decode_record;
 use pkce_wasm::core::Error;
 use proptest::prelude::*;
@@ -239,6 +241,67 @@ fn a_logout_in_another_tab_wins_over_a_login_callback_in_flight() {
         "every refresh token revoked: {:?}",
         live(&s)
     );
+}
+
+// ---- secrets stay out of Debug (issue 13, item 7) --------------------------
+
+/// Every value the flows hold or exchange, at every step of a login, a
+/// refresh, UserInfo, an API call and a logout (Bearer and DPoP), formatted
+/// with `{:?}`: no code, token, verifier, state, nonce or proof shows.
+#[test]
+fn no_secret_shows_in_the_debug_form_of_any_value_the_flows_hold() {
+    for dpop in [false, true] {
+        let mut c = config(CacheLocation::LocalStorage);
+        c.dpop = dpop;
+        c.api_origins = Some(vec!["https://api.example.com".into()]);
+        let mut s = Sim::with_config(1, c);
+        s.world.borrow_mut().provider.dpop = dpop;
+        s.debug_lines = Some(Vec::new());
+        assert!(matches!(s.login(0), Done::Callback(Ok(_))), "login");
+        assert!(s.token(0, true).err().is_none(), "refresh");
+        let info = s.run(0, Op::UserInfo(UserInfo::start()), "userinfo");
+        assert!(info.err().is_none(), "userinfo: {info:?}");
+        let fetch = Fetch::start("https://api.example.com/data", "GET", false, false);
+        assert!(s.run(0, Op::Fetch(fetch), "fetch").err().is_none(), "fetch");
+        assert!(s.logout(0).err().is_none(), "logout");
+        let mut secrets = s.world.borrow().provider.secrets.clone();
+        // A JWS (an ID token, a DPoP proof): its payload and signature alone too.
+        let parts: Vec<String> = secrets
+            .iter()
+            .flat_map(|t| {
+                t.split(' ')
+                    .next_back()
+                    .unwrap_or(t)
+                    .split('.')
+                    .skip(1)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|p| p.len() > 8)
+            .map(String::from)
+            .collect();
+        secrets.extend(parts);
+        // code, state, nonce, verifier, 2 × (access, refresh, ID token),
+        // the refresh token presented, the revoked one, the API's credentials.
+        assert!(secrets.len() >= 13, "secrets seen: {}", secrets.len());
+        // The login's result is the authorization URL, state and nonce in it
+        // by design (the app navigates there): that one line is left out.
+        let lines: Vec<String> = s
+            .debug_lines
+            .take()
+            .unwrap()
+            .into_iter()
+            .filter(|l| !l.starts_with(&format!("Url(Ok(\"{ISS}/auth?")))
+            .collect();
+        assert!(lines.len() > 40, "steps seen: {}", lines.len());
+        for secret in &secrets {
+            for line in &lines {
+                assert!(
+                    !line.contains(secret.as_str()),
+                    "dpop {dpop}: a secret in {line}"
+                );
+            }
+        }
+    }
 }
 
 // ---- 3. no silent loss -----------------------------------------------------

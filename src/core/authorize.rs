@@ -7,6 +7,7 @@ use super::encoding::{b64url, FormBuilder};
 use super::error::Error;
 use super::secret::{CodeVerifier, Nonce, State};
 use super::url::{check_url, split};
+use crate::core::secret::Redacted;
 
 /// Where the provider puts the authorization response (OAuth 2.0 Multiple Response Types §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -211,13 +212,23 @@ pub fn par_request(par_endpoint: &str, params: &[(String, String)]) -> super::to
     }
 }
 
-/// The PAR endpoint's answer (RFC 9126 §2.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The PAR endpoint's answer (RFC 9126 §2.2). `Debug` leaves out the
+/// `request_uri` (it stands for the whole pushed request).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ParResponse {
     /// The `request_uri` for the front channel.
     pub request_uri: String,
     /// Seconds it stays valid (`expires_in`).
     pub expires_in: u64,
+}
+
+impl core::fmt::Debug for ParResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ParResponse")
+            .field("request_uri", &Redacted)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 impl ParResponse {

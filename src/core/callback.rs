@@ -110,13 +110,13 @@ pub fn parse_callback(url: &str, mode: ResponseMode) -> Result<CallbackResponse,
     let outcome = match (code, error) {
         (Some(_), Some(_)) => return Err(Error::CodeAndError),
         (Some(c), None) if !c.is_empty() => Outcome::Code(AuthorizationCode::new(c)),
-        (None, Some(e)) => Outcome::Error(ProviderError {
-            error: e,
-            error_description,
-            error_uri,
-            status: None,
-            source: ErrorSource::Authorization,
-        }),
+        (None, Some(e)) => Outcome::Error(ProviderError::new(
+            &e,
+            error_description.as_deref(),
+            error_uri.as_deref(),
+            None,
+            ErrorSource::Authorization,
+        )),
         _ => return Err(Error::MissingCode),
     };
     Ok(CallbackResponse {

@@ -8,6 +8,7 @@ use super::error::Error;
 use super::json::{self, Value};
 use super::session::DEFAULT_LEEWAY_MS;
 use super::transaction::DEFAULT_TTL_MS;
+use crate::core::secret::redact;
 
 /// Default allowed clock skew for `exp`/`iat`, seconds.
 pub const DEFAULT_CLOCK_SKEW_S: u64 = 60;
@@ -311,7 +312,7 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
 }
 
 /// Per-login options.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct LoginOptions {
     /// Application state (JSON text) handed back by the callback.
     pub app_state: Option<String>,
@@ -319,6 +320,16 @@ pub struct LoginOptions {
     pub extra_params: Vec<(String, String)>,
     /// A caller-supplied code verifier (checked); normally left `None`.
     pub code_verifier: Option<String>,
+}
+
+impl core::fmt::Debug for LoginOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LoginOptions")
+            .field("app_state", &self.app_state)
+            .field("extra_params", &self.extra_params)
+            .field("code_verifier", &redact(&self.code_verifier))
+            .finish()
+    }
 }
 
 const EXTRA_PROBLEM: &str =

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::encoding::{b64url, push_u64};
 use super::url::split;
+use crate::core::secret::redact;
 
 /// The public half of the DPoP key (P-256), as base64url coordinates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub fn htu(url: &str) -> String {
 }
 
 /// What one proof asserts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ProofClaims<'a> {
     /// `htm`, e.g. `POST`.
     pub htm: &'a str,
@@ -73,6 +74,19 @@ pub struct ProofClaims<'a> {
     pub nonce: Option<&'a str>,
     /// The access token, for resource requests (gives `ath`).
     pub access_token: Option<&'a str>,
+}
+
+impl core::fmt::Debug for ProofClaims<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ProofClaims")
+            .field("htm", &self.htm)
+            .field("url", &self.url)
+            .field("iat", &self.iat)
+            .field("jti", &self.jti)
+            .field("nonce", &self.nonce)
+            .field("access_token", &redact(&self.access_token))
+            .finish()
+    }
 }
 
 /// `BASE64URL(header).BASE64URL(payload)` of a proof: `typ: dpop+jwt`,

@@ -2,7 +2,9 @@
 //!
 //! Messages are fixed text (no formatting machinery on the wasm path) and never
 //! contain a token, code, verifier, state or nonce. Fields from the provider
-//! (RFC 6749 §4.1.2.1 / §5.2) are kept as data so the caller can show them.
+//! (RFC 6749 §4.1.2.1 / §5.2) are kept as data, bounded, so the caller can
+//! show them; they never enter a message (a provider may echo what it was
+//! sent, a token included, in its description).
 
 /// Where a provider error came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,8 +17,9 @@ pub enum ErrorSource {
     PushedAuthorization,
 }
 
-/// An error the authorization server returned, kept verbatim.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An error the authorization server returned, its fields kept as data
+/// (bounded: [`ProviderError::new`]). `Debug` shows the code only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProviderError {
     /// The `error` parameter, e.g. `access_denied` or `invalid_grant`.
     pub error: String,
@@ -28,6 +31,54 @@ pub struct ProviderError {
     pub status: Option<u16>,
     /// Which step returned it.
     pub source: ErrorSource,
+}
+
+/// The longest `error` kept, in bytes.
+pub const MAX_ERROR_BYTES: usize = 128;
+/// The longest `error_description` kept, in bytes (cut on a char boundary).
+pub const MAX_DESCRIPTION_BYTES: usize = 300;
+/// The longest `error_uri` kept, in bytes.
+pub const MAX_ERROR_URI_BYTES: usize = 2048;
+
+impl ProviderError {
+    /// The provider's fields, each cut to its bound.
+    pub fn new(
+        error: &str,
+        error_description: Option<&str>,
+        error_uri: Option<&str>,
+        status: Option<u16>,
+        source: ErrorSource,
+    ) -> Self {
+        ProviderError {
+            error: String::from(truncate(error, MAX_ERROR_BYTES)),
+            error_description: error_description
+                .map(|d| String::from(truncate(d, MAX_DESCRIPTION_BYTES))),
+            error_uri: error_uri.map(|u| String::from(truncate(u, MAX_ERROR_URI_BYTES))),
+            status,
+            source,
+        }
+    }
+}
+
+impl core::fmt::Debug for ProviderError {
+    // Provider text stays out of logs: the code (if well-formed) and the sizes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let code = if is_error_code(&self.error) {
+            self.error.as_str()
+        } else {
+            "[not a code]"
+        };
+        f.debug_struct("ProviderError")
+            .field("error", &code)
+            .field(
+                "error_description_bytes",
+                &self.error_description.as_ref().map(String::len),
+            )
+            .field("error_uri_bytes", &self.error_uri.as_ref().map(String::len))
+            .field("status", &self.status)
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// Every way a pkce-wasm operation can fail.
@@ -241,7 +292,6 @@ impl Error {
     }
 
     /// A readable, secret-free message. Built without `core::fmt`.
-    /// A readable, secret-free message. Built without `core::fmt`.
     pub fn message(&self) -> String {
         match self {
             // A bare option name, or a sentence saying what is wrong.
@@ -267,12 +317,12 @@ impl Error {
                         "The pushed authorization request endpoint returned "
                     }
                 };
-                let mut m = join(lead, &p.error);
-                if let Some(d) = &p.error_description {
-                    m.push_str(": ");
-                    m.push_str(truncate(d, 300));
-                }
-                m
+                // Our words and the code only: the provider's text is in the fields.
+                join3(
+                    lead,
+                    self.code(),
+                    " (its description, if any, is in errorDescription).",
+                )
             }
             Error::DiscoveryInvalid(field) => join3(
                 "The discovery document's field '",
@@ -363,13 +413,13 @@ mod tests {
             Error::MissingCode,
             Error::CodeAndError,
             Error::IssuerMismatch,
-            Error::Provider(Box::new(ProviderError {
-                error: "access_denied".into(),
-                error_description: None,
-                error_uri: None,
-                status: None,
-                source: ErrorSource::Authorization,
-            })),
+            Error::Provider(Box::new(ProviderError::new(
+                "access_denied",
+                None,
+                None,
+                None,
+                ErrorSource::Authorization,
+            ))),
             Error::TokenHttpError(500),
             Error::TokenResponseNotJson,
             Error::InvalidTokenResponse,
@@ -515,13 +565,13 @@ mod tests {
     }
 
     fn provider(code: &str) -> Error {
-        Error::Provider(Box::new(ProviderError {
-            error: code.into(),
-            error_description: Some("End-User aborted interaction".into()),
-            error_uri: None,
-            status: None,
-            source: ErrorSource::Authorization,
-        }))
+        Error::Provider(Box::new(ProviderError::new(
+            code,
+            Some("End-User aborted interaction"),
+            None,
+            None,
+            ErrorSource::Authorization,
+        )))
     }
 
     #[test]
@@ -531,21 +581,58 @@ mod tests {
         assert_eq!(provider("").code(), "provider_error");
         assert_eq!(
             provider("access_denied").message(),
-            "The authorization server returned access_denied: End-User aborted interaction"
+            "The authorization server returned access_denied (its description, if any, is in errorDescription)."
         );
     }
 
     #[test]
-    fn long_descriptions_are_cut_on_a_char_boundary() {
-        let long = "é".repeat(400);
-        let e = Error::Provider(Box::new(ProviderError {
-            error: "x".into(),
-            error_description: Some(long),
-            error_uri: None,
-            status: Some(400),
-            source: ErrorSource::Token,
-        }));
-        assert!(e.message().len() < 400);
+    fn provider_text_stays_out_of_messages_and_debug() {
+        let secret = "rt-8d7f6e5d4c3b2a19";
+        for source in [
+            ErrorSource::Authorization,
+            ErrorSource::Token,
+            ErrorSource::PushedAuthorization,
+        ] {
+            let echo = ["refresh token ", secret, " is revoked"].concat();
+            let e = Error::Provider(Box::new(ProviderError::new(
+                "invalid_grant",
+                Some(&echo),
+                Some(&["https://idp/e?t=", secret].concat()),
+                Some(400),
+                source,
+            )));
+            assert!(!e.message().contains(secret), "{}", e.message());
+            assert!(!format!("{e:?}").contains(secret), "{e:?}");
+            // The fields keep it, for an app that chooses to show it.
+            assert_eq!(
+                e.provider().unwrap().error_description.as_deref(),
+                Some(&*echo)
+            );
+            // A provider "code" that is not one is not repeated either.
+            let odd = Error::Provider(Box::new(ProviderError::new(
+                secret, None, None, None, source,
+            )));
+            assert!(!odd.message().contains(secret) && !format!("{odd:?}").contains(secret));
+        }
+    }
+
+    #[test]
+    fn provider_fields_are_bounded_on_a_char_boundary() {
+        let long = "é".repeat(2000);
+        let e = Error::Provider(Box::new(ProviderError::new(
+            &long,
+            Some(&long),
+            Some(&long),
+            Some(400),
+            ErrorSource::Token,
+        )));
+        let p = e.provider().unwrap();
+        assert_eq!(p.error.len(), MAX_ERROR_BYTES);
+        assert_eq!(
+            p.error_description.as_ref().unwrap().len(),
+            MAX_DESCRIPTION_BYTES
+        );
+        assert_eq!(p.error_uri.as_ref().unwrap().len(), MAX_ERROR_URI_BYTES);
         assert_eq!(e.status(), Some(400));
     }
 }

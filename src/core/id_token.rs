@@ -7,6 +7,7 @@ use super::encoding::b64url_decode;
 use super::error::Error;
 use super::json::{self, Value};
 use super::token::{is_json_content_type, MAX_BODY_BYTES};
+use crate::core::secret::redact;
 
 /// Signature algorithms pkce-wasm verifies (all through WebCrypto).
 /// `none` and every HMAC algorithm are refused: a public client has no shared
@@ -125,8 +126,7 @@ pub fn allowed_algs(advertised: &[String]) -> Vec<Alg> {
     advertised.iter().filter_map(|a| Alg::parse(a)).collect()
 }
 
-/// A parsed (not yet verified) compact JWS.
-#[derive(Debug)]
+/// A parsed (not yet verified) compact JWS. `Debug` shows the header only.
 pub struct Jws {
     /// The header's `alg`, already checked against the allow-list.
     pub alg: Alg,
@@ -140,6 +140,15 @@ pub struct Jws {
     pub payload: Value,
     /// The payload as JSON text.
     pub payload_json: String,
+}
+
+impl core::fmt::Debug for Jws {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Jws")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 fn segment_json(seg: &str) -> Result<(Value, String), Error> {
@@ -307,7 +316,7 @@ pub fn select_key<'a>(keys: &'a [Jwk], alg: Alg, kid: Option<&str>) -> Result<&'
 }
 
 /// What the claims are checked against.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ClaimChecks<'a> {
     /// The issuer identifier (exact match).
     pub issuer: &'a str,
@@ -323,8 +332,21 @@ pub struct ClaimChecks<'a> {
     pub max_age: Option<u64>,
 }
 
+impl core::fmt::Debug for ClaimChecks<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClaimChecks")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("nonce", &redact(&self.nonce))
+            .field("now_s", &self.now_s)
+            .field("skew_s", &self.skew_s)
+            .field("max_age", &self.max_age)
+            .finish()
+    }
+}
+
 /// Validated ID token claims.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct IdTokenClaims {
     /// `sub`
     pub sub: String,
@@ -332,6 +354,16 @@ pub struct IdTokenClaims {
     pub exp: u64,
     /// All claims, as JSON text.
     pub json: String,
+}
+
+impl core::fmt::Debug for IdTokenClaims {
+    // The claims JSON holds the nonce (and personal data): `sub` and `exp` only.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IdTokenClaims")
+            .field("sub", &self.sub)
+            .field("exp", &self.exp)
+            .finish_non_exhaustive()
+    }
 }
 
 fn numeric_date(payload: &Value, name: &str) -> Result<u64, Error> {

@@ -1,6 +1,20 @@
 //! Secrets as newtypes: a redacted `Debug`, no `Display`, and an explicit
 //! `secret()` accessor so every place that reads the raw value is greppable.
 
+/// Stands in for a secret (or text that may carry one) in a `Debug` impl.
+pub(crate) struct Redacted;
+
+impl core::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// `Some([redacted])` or `None`: whether there is a value, not what it is.
+pub(crate) fn redact<T>(v: &Option<T>) -> Option<Redacted> {
+    v.as_ref().map(|_| Redacted)
+}
+
 macro_rules! secret_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*

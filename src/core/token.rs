@@ -6,18 +6,27 @@ use super::encoding::FormBuilder;
 use super::error::{Error, ErrorSource, ProviderError};
 use super::json::{self, Value};
 use super::secret::{AccessToken, IdToken, RefreshToken};
+use crate::core::secret::Redacted;
 
 /// Largest token endpoint body we read (tokens are a few kB; this bounds memory).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// A POST of an `application/x-www-form-urlencoded` body, built as a value so
 /// the protocol is testable without a network.
-#[derive(Debug)]
 pub struct FormPost {
     /// Target URL.
     pub url: String,
     /// The encoded body. Contains secrets: never log it.
     pub body: String,
+}
+
+impl core::fmt::Debug for FormPost {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FormPost")
+            .field("url", &self.url)
+            .field("body", &Redacted)
+            .finish()
+    }
 }
 
 /// The authorization code grant for a validated callback.
@@ -75,14 +84,14 @@ pub fn provider_error(
         return None;
     }
     let v = json::parse(body)?;
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
-    Some(ProviderError {
-        error: text("error").filter(|e| !e.is_empty())?,
-        error_description: text("error_description"),
-        error_uri: text("error_uri"),
-        status: Some(status),
+    let text = |k: &str| v.get(k).and_then(Value::as_str);
+    Some(ProviderError::new(
+        text("error").filter(|e| !e.is_empty())?,
+        text("error_description"),
+        text("error_uri"),
+        Some(status),
         source,
-    })
+    ))
 }
 
 /// The RFC 6749 §5.2 `error` of a JSON error body, if there is one.
@@ -219,6 +228,18 @@ mod tests {
         assert_eq!(pairs[1].1, "c&1");
         assert_eq!(pairs[2].1, "https://app/cb?x=1");
         assert!(!req.body.contains("secret"));
+        // The request as a value, in Debug: the endpoint, never the body.
+        let shown = format!("{req:?}");
+        assert!(shown.contains("https://idp/token"), "{shown}");
+        assert!(
+            !shown.contains("c&1") && !shown.contains("dBjftJeZ4CVP"),
+            "{shown}"
+        );
+        let login = crate::core::config::LoginOptions {
+            code_verifier: Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{login:?}").contains("dBjftJeZ4CVP"));
     }
 
     #[test]

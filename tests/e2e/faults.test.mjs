@@ -103,6 +103,27 @@ test('error_description with markup is rendered as text, never as HTML', async (
   await page.context().close();
 });
 
+test('a provider that echoes a secret in its error_description: the field has it, the message and the console do not', async () => {
+  const page = await newPage(browser);
+  await withDiagnostics(page, 'fault-echo', async () => {
+    const secret = 'echoed-4f1d9c0b7a2e';
+    answer('POST', '/token', {
+      status: 400,
+      type: json,
+      body: JSON.stringify({ error: 'invalid_grant', error_description: `code ${secret} is invalid`, error_uri: `https://idp.example/e?c=${secret}` }),
+    });
+    await login(page);
+    const err = await errorShown(page);
+    assert.equal(err.code, 'invalid_grant');
+    assert.match(err.message, /token endpoint returned invalid_grant/);
+    assert.ok(!err.message.includes(secret), `message: ${err.message}`);
+    assert.ok(err.description.includes(secret), 'the description stays available as data');
+    assert.deepEqual(page.consoleLines.filter((l) => l.includes(secret)), []);
+    await recovers(page);
+  });
+  await page.context().close();
+});
+
 test('discovery unavailable → discovery_failed at start; the app works once it is back', async () => {
   const page = await newPage(browser);
   await withDiagnostics(page, 'fault-discovery', async () => {

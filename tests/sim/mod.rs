@@ -69,6 +69,10 @@ pub struct Provider {
     pub seq: u32,
     pub faults: Vec<(Option<String>, Fault)>,
     pub sub: String,
+    /// Answer `token_type: DPoP` (the client asked for DPoP).
+    pub dpop: bool,
+    /// Every secret that went by: codes, tokens, verifiers, states, nonces, proofs.
+    pub secrets: Vec<String>,
 }
 
 fn json(status: u16, body: &str) -> Result<HttpResponse, Error> {
@@ -119,6 +123,11 @@ impl Provider {
                 .unwrap_or_default()
         };
         let code = self.next("code");
+        self.secrets.extend(
+            [code.clone(), get("state"), get("nonce")]
+                .into_iter()
+                .filter(|s| !s.is_empty()),
+        );
         self.codes.insert(
             code.clone(),
             (get("code_challenge"), get("nonce"), issuer.to_string()),
@@ -139,9 +148,11 @@ impl Provider {
         let at = self.next("at");
         let rt = self.next("rt");
         self.refresh_tokens.insert(rt.clone(), (grant, true));
+        let id = id_token(&iss, &sub, nonce, now_s);
+        self.secrets.extend([at.clone(), rt.clone(), id.clone()]);
+        let token_type = if self.dpop { "DPoP" } else { "Bearer" };
         format!(
-            r#"{{"access_token":"{at}","token_type":"Bearer","expires_in":{AT_TTL_S},"refresh_token":"{rt}","id_token":"{}","scope":"openid offline_access"}}"#,
-            id_token(&iss, &sub, nonce, now_s)
+            r#"{{"access_token":"{at}","token_type":"{token_type}","expires_in":{AT_TTL_S},"refresh_token":"{rt}","id_token":"{id}","scope":"openid offline_access"}}"#
         )
     }
 
@@ -163,6 +174,14 @@ impl Provider {
 
     pub fn handle(&mut self, req: &HttpRequest, now_ms: u64) -> Result<HttpResponse, Error> {
         self.requests.push(format!("{} {}", req.method, req.url));
+        let form = req.body.as_deref().map(|b| parse_pairs(b).unwrap());
+        for (k, v) in form.into_iter().flatten() {
+            if ["code", "code_verifier", "refresh_token", "token"].contains(&k.as_str()) {
+                self.secrets.push(v);
+            }
+        }
+        self.secrets
+            .extend(req.authorization.iter().chain(&req.dpop).cloned());
         let fault = self.take_fault(&req.url);
         match fault {
             Some(Fault::Unreachable) => return Err(Error::Network),
@@ -474,6 +493,7 @@ impl Host for TabHost {
 }
 
 /// An operation in progress in a tab, type-erased to what the simulator needs.
+#[derive(Debug)]
 pub enum Op {
     Token(AccessToken),
     Logout(Logout),
@@ -555,6 +575,8 @@ pub struct Sim {
     pub finished: Vec<(u64, usize, &'static str, Done)>,
     pub next_id: u64,
     pub cache: CacheLocation,
+    /// With `Some`, every step's input, operation, effect and client state as `{:?}`.
+    pub debug_lines: Option<Vec<String>>,
 }
 
 pub fn metadata() -> ProviderMetadata {
@@ -603,6 +625,7 @@ impl Sim {
             finished: Vec::new(),
             next_id: 1,
             cache,
+            debug_lines: None,
         };
         for _ in 0..tabs {
             sim.world.borrow_mut().tabs.push(TabData {
@@ -680,10 +703,26 @@ impl Sim {
         id
     }
 
+    /// `op.resume`, with every value involved written down as `{:?}` when asked.
+    fn resume_logged(&mut self, client: usize, op: &mut Op, input: Outcome) -> Stepped {
+        let host = self.host(self.client_tab[client]);
+        let shown = self.debug_lines.is_some().then(|| format!("{input:?}"));
+        let stepped = op.resume(&mut self.clients[client], &host, input);
+        if let (Some(lines), Some(shown)) = (self.debug_lines.as_mut(), shown) {
+            lines.push(shown);
+            lines.push(format!("{op:?}"));
+            lines.push(match &stepped {
+                Stepped::Effect(e) => format!("{e:?}"),
+                Stepped::Done(d) => format!("{d:?}"),
+            });
+            lines.push(format!("{:?}", self.clients[client]));
+        }
+        stepped
+    }
+
     fn advance(&mut self, id: u64, client: usize, mut op: Op, label: &'static str, input: Outcome) {
         let tab = self.client_tab[client];
-        let host = self.host(tab);
-        let stepped = op.resume(&mut self.clients[client], &host, input);
+        let stepped = self.resume_logged(client, &mut op, input);
         match stepped {
             Stepped::Done(d) => self.finished.push((id, tab, label, d)),
             Stepped::Effect(effect) => {
@@ -725,7 +764,7 @@ impl Sim {
                         _ => None,
                     };
                     match instant {
-                        Some(o) => match op.resume(&mut self.clients[client], &host, o) {
+                        Some(o) => match self.resume_logged(client, &mut op, o) {
                             Stepped::Done(d) => {
                                 self.finished.push((id, tab, label, d));
                                 return;
@@ -804,10 +843,16 @@ impl Sim {
                 Outcome::Done(Ok(()))
             }
             Effect::Wait(_) => Outcome::Done(Ok(())),
-            Effect::AppFetch(_) => Outcome::App(Ok(AppResponse {
-                status: 200,
-                www_authenticate: None,
-                dpop_nonce: None,
+            Effect::AppFetch(req) => Outcome::App(Ok({
+                let mut w = self.world.borrow_mut();
+                w.provider
+                    .secrets
+                    .extend(req.authorization.iter().chain(&req.dpop).cloned());
+                AppResponse {
+                    status: 200,
+                    www_authenticate: None,
+                    dpop_nonce: None,
+                }
             })),
             Effect::QueryLocks(_) | Effect::Mark(..) => unreachable!("instant"),
         };

@@ -7,16 +7,27 @@ use super::{
 };
 use crate::core::dpop::{finish_proof, proof_signing_input, retry_nonce, ProofClaims};
 use crate::core::error::Error;
+use crate::core::secret::redact;
 use crate::core::token::oauth_error_code;
 use crate::core::url::origin;
 
 /// A DPoP proof for one request: the key loaded first if needed, then signed.
-#[derive(Debug)]
 pub(crate) struct Proof {
     htm: String,
     url: String,
     access_token: Option<String>,
     input: Option<String>,
+}
+
+impl core::fmt::Debug for Proof {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Proof")
+            .field("htm", &self.htm)
+            .field("url", &self.url)
+            .field("access_token", &redact(&self.access_token))
+            .field("input", &redact(&self.input))
+            .finish()
+    }
 }
 
 impl Proof {
@@ -82,7 +93,6 @@ enum State {
 /// A request to the provider, with DPoP when the client uses it. A second
 /// request (`with_companion`) can travel concurrently with the first attempt:
 /// the callback fetches the JWKS while the code is exchanged.
-#[derive(Debug)]
 pub struct Call {
     method: &'static str,
     url: String,
@@ -93,6 +103,21 @@ pub struct Call {
     pub companion_answer: Option<Result<HttpResponse, Error>>,
     attempt: u8,
     state: State,
+}
+
+impl core::fmt::Debug for Call {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("body", &redact(&self.body))
+            .field("access_token", &redact(&self.access_token))
+            .field("companion", &self.companion)
+            .field("companion_answer", &self.companion_answer)
+            .field("attempt", &self.attempt)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl Call {

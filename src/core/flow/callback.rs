@@ -27,6 +27,7 @@ use crate::core::callback::{clean_callback_url, parse_callback};
 use crate::core::encoding::{b64url, parse_pairs, parse_u64, push_u64, FormBuilder};
 use crate::core::error::Error;
 use crate::core::id_token::IdTokenClaims;
+use crate::core::secret::{redact, Redacted};
 use crate::core::secret::{AccessToken, IdToken, RefreshToken};
 use crate::core::session::{revocation_request, Session, Tokens};
 use crate::core::token::{code_exchange, parse_token_response};
@@ -44,7 +45,7 @@ pub struct CallbackResult {
 }
 
 /// Tokens from a code exchange whose ID token is not validated yet.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Pending {
     state_hash: String,
     tokens: Tokens,
@@ -52,6 +53,17 @@ struct Pending {
     max_age: Option<u64>,
     app_state: Option<String>,
     epoch: u64,
+}
+
+impl core::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pending")
+            .field("tokens", &self.tokens)
+            .field("nonce", &redact(&self.nonce))
+            .field("max_age", &self.max_age)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
 }
 
 fn state_hash(state: &str) -> String {
@@ -126,12 +138,23 @@ enum State {
 }
 
 /// Handles the redirect back from the provider.
-#[derive(Debug)]
 pub struct Callback {
     url: String,
     keep_url: bool,
     locked: bool,
     state: State,
+}
+
+impl core::fmt::Debug for Callback {
+    // The URL carries the code and the state.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Callback")
+            .field("url", &Redacted)
+            .field("keep_url", &self.keep_url)
+            .field("locked", &self.locked)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl Callback {

@@ -4,6 +4,7 @@
 use crate::core::dpop::PublicJwk;
 use crate::core::error::Error;
 use crate::core::id_token::{Alg, Jwk};
+use crate::core::secret::Redacted;
 
 /// One of the SDK's own HTTP requests: `credentials: 'omit'`, `redirect:
 /// 'error'`, `Accept: application/json`, a form body when there is one, an
@@ -87,7 +88,6 @@ pub struct AppResponse {
 }
 
 /// What the browser must do and answer later.
-#[derive(Debug)]
 pub enum Effect {
     /// Send a request → [`Outcome::Http`].
     Http(HttpRequest),
@@ -127,8 +127,33 @@ pub enum Effect {
     AppFetch(AppRequest),
 }
 
+impl core::fmt::Debug for Effect {
+    // What is signed or verified is a token or a proof: only its presence shows.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Effect::Http(r) => f.debug_tuple("Http").field(r).finish(),
+            Effect::HttpPair(a, b) => f.debug_tuple("HttpPair").field(a).field(b).finish(),
+            Effect::Verify { key, alg, .. } => f
+                .debug_struct("Verify")
+                .field("key", key)
+                .field("alg", alg)
+                .field("input", &Redacted)
+                .field("signature", &Redacted)
+                .finish(),
+            Effect::LoadDpopKey(id) => f.debug_tuple("LoadDpopKey").field(id).finish(),
+            Effect::DiscardDpopKey(id) => f.debug_tuple("DiscardDpopKey").field(id).finish(),
+            Effect::Sign(_) => f.debug_tuple("Sign").field(&Redacted).finish(),
+            Effect::Lock(n) => f.debug_tuple("Lock").field(n).finish(),
+            Effect::QueryLocks(p) => f.debug_tuple("QueryLocks").field(p).finish(),
+            Effect::Mark(n, ms) => f.debug_tuple("Mark").field(n).field(ms).finish(),
+            Effect::Sleep(ms) => f.debug_tuple("Sleep").field(ms).finish(),
+            Effect::Wait(s) => f.debug_tuple("Wait").field(s).finish(),
+            Effect::AppFetch(r) => f.debug_tuple("AppFetch").field(r).finish(),
+        }
+    }
+}
+
 /// The answer to an [`Effect`].
-#[derive(Debug)]
 pub enum Outcome {
     /// Nothing yet: the first `resume` of an operation.
     Start,
@@ -153,6 +178,30 @@ pub enum Outcome {
     App(Result<AppResponse, Error>),
     /// An effect without a value completed (or failed).
     Done(Result<(), Error>),
+}
+
+impl core::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Outcome::Start => f.write_str("Start"),
+            Outcome::Http(r) => f.debug_tuple("Http").field(r).finish(),
+            Outcome::HttpPair(a, b) => f.debug_tuple("HttpPair").field(a).field(b).finish(),
+            Outcome::Verified(r) => f.debug_tuple("Verified").field(r).finish(),
+            Outcome::DpopKey(r) => f.debug_tuple("DpopKey").field(r).finish(),
+            // A proof's signature.
+            Outcome::Signature(r) => f
+                .debug_tuple("Signature")
+                .field(&r.as_ref().map(|_| Redacted))
+                .finish(),
+            Outcome::Locked { contended } => f
+                .debug_struct("Locked")
+                .field("contended", contended)
+                .finish(),
+            Outcome::Names(n) => f.debug_tuple("Names").field(n).finish(),
+            Outcome::App(r) => f.debug_tuple("App").field(r).finish(),
+            Outcome::Done(r) => f.debug_tuple("Done").field(r).finish(),
+        }
+    }
 }
 
 /// What an operation wants next.

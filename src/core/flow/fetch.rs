@@ -10,10 +10,10 @@ use super::call::Proof;
 use super::refresh::AccessToken;
 use super::{unexpected, AppRequest, ClientState, Effect, Host, Outcome, Step};
 use crate::core::dpop::retry_nonce;
+use crate::core::secret::Redacted;
 use crate::core::session::is_invalid_token_challenge;
 use crate::core::url::origin;
 
-#[derive(Debug)]
 enum State {
     Start,
     Plain,
@@ -22,8 +22,19 @@ enum State {
     Sent,
 }
 
+impl core::fmt::Debug for State {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            State::Start => f.write_str("Start"),
+            State::Plain => f.write_str("Plain"),
+            State::Token(t) => f.debug_tuple("Token").field(t).finish(),
+            State::Proving(p, _) => f.debug_tuple("Proving").field(p).field(&Redacted).finish(),
+            State::Sent => f.write_str("Sent"),
+        }
+    }
+}
+
 /// The app's request, sent with the token when its origin is allowed.
-#[derive(Debug)]
 pub struct Fetch {
     url: String,
     method: String,
@@ -32,6 +43,20 @@ pub struct Fetch {
     replay: bool,
     token: String,
     state: State,
+}
+
+impl core::fmt::Debug for Fetch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Fetch")
+            .field("url", &self.url)
+            .field("method", &self.method)
+            .field("allowed", &self.allowed)
+            .field("can_replay", &self.can_replay)
+            .field("replay", &self.replay)
+            .field("token", &Redacted)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl Fetch {

@@ -10,6 +10,7 @@ use crate::core::error::Error;
 use crate::core::id_token::{
     parse_jwks, parse_jws, select_key, validate_claims, ClaimChecks, IdTokenClaims, Jwk, Jws,
 };
+use crate::core::secret::{redact, Redacted};
 
 fn cache_key(uri: &str) -> String {
     let mut k = String::from("pkce-wasm.jwks.");
@@ -45,7 +46,6 @@ enum State {
 }
 
 /// Validates one ID token.
-#[derive(Debug)]
 pub struct Verify {
     token: String,
     nonce: Option<String>,
@@ -53,6 +53,19 @@ pub struct Verify {
     prefetched: Option<Result<HttpResponse, Error>>,
     jws: Option<Jws>,
     state: State,
+}
+
+impl core::fmt::Debug for Verify {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Verify")
+            .field("token", &Redacted)
+            .field("nonce", &redact(&self.nonce))
+            .field("max_age", &self.max_age)
+            .field("prefetched", &self.prefetched)
+            .field("jws", &self.jws)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl Verify {
