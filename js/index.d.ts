@@ -18,7 +18,7 @@ export type PkceWasmErrorCode =
   | 'response_too_large' | 'network_error' | 'timeout' | 'discovery_failed' | 'discovery_not_json'
   | 'discovery_invalid' | 'discovery_issuer_mismatch' | 'insecure_endpoint' | 'id_token_missing'
   | 'id_token_malformed' | 'id_token_invalid_base64' | 'id_token_invalid_json'
-  | 'id_token_alg_not_allowed' | 'jwks_invalid' | 'jwks_key_not_found' | 'jwks_key_ambiguous'
+  | 'id_token_alg_not_allowed' | 'jwks_invalid' | 'jwks_key_not_found' | 'jwks_key_ambiguous' | 'jwks_key_weak'
   | 'id_token_signature_invalid' | 'id_token_iss_mismatch' | 'id_token_aud_mismatch'
   | 'id_token_azp_mismatch' | 'id_token_expired' | 'id_token_issued_in_future'
   | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch'

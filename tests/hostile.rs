@@ -80,9 +80,12 @@ const keys = {};
 // One key per kid for the page's life, as a provider's would be (the SDK caches the JWKS per page load).
 export async function make_key(alg, kid) {
   if (keys[kid]) return keys[kid].jwk;
+  // 'RS256-1024': an RS256 key with a 1024-bit modulus (too weak to accept).
+  const bits = alg === 'RS256-1024' ? 1024 : 2048;
+  alg = alg === 'ES256' ? 'ES256' : 'RS256';
   const gen = alg === 'ES256'
     ? { name: 'ECDSA', namedCurve: 'P-256' }
-    : { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+    : { name: 'RSASSA-PKCS1-v1_5', modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
   const pair = await crypto.subtle.generateKey(gen, true, ['sign', 'verify']);
   const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
   delete jwk.key_ops; delete jwk.ext;
@@ -825,8 +828,22 @@ async fn id_tokens_and_jwks() {
         assert_eq!(hits_of(JWKS), 1, "{label}: exactly one re-fetch");
         intact(&c, label);
     }
+    // A 1024-bit RSA key signs a valid token: WebCrypto would verify it; we refuse the key.
+    let weak = js_string(make_key("RS256-1024", "weak-1")).await;
+    let (state, nonce) = begin(&c).await;
+    let tok = id_token("weak-1", "RS256", &claims(&nonce, "alice")).await;
+    routes(&[
+        (TOKEN, &r(200, JSON_CT, &token_body("AT-bad", &tok))),
+        (JWKS, &r(200, JSON_CT, &jwks(&[&weak]))),
+    ]);
+    let e = c
+        .handle_redirect_callback(&callback_url(&state, "CODE-w"))
+        .await
+        .unwrap_err();
+    check(&e, "jwks_key_weak", "1024-bit RSA key");
+    intact(&c, "1024-bit RSA key");
     no_secret_in_console();
-    assert_eq!(n + faults.len(), 21);
+    assert_eq!(n + faults.len() + 1, 22);
 }
 
 #[wasm_bindgen_test]

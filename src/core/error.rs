@@ -168,6 +168,8 @@ pub enum Error {
     JwksKeyNotFound,
     /// Several JWKS keys match the ID token.
     JwksKeyAmbiguous,
+    /// The only JWKS key that matches is an RSA key under 2048 bits (RFC 7518 §3.3).
+    JwksKeyWeak,
     /// The ID token's signature does not verify.
     IdTokenSignatureInvalid,
     /// The ID token's `iss` differs from the issuer.
@@ -256,6 +258,7 @@ impl Error {
             Error::JwksInvalid => ("jwks_invalid", "The provider's key set (JWKS) is unusable."),
             Error::JwksKeyNotFound => ("jwks_key_not_found", "No JWKS key matches the ID token."),
             Error::JwksKeyAmbiguous => ("jwks_key_ambiguous", "Several JWKS keys match the ID token."),
+            Error::JwksKeyWeak => ("jwks_key_weak", "The provider's RSA key is under 2048 bits (RFC 7518 §3.3)."),
             Error::IdTokenSignatureInvalid => ("id_token_signature_invalid", "The ID token's signature is invalid."),
             Error::IdTokenIssMismatch => ("id_token_iss_mismatch", "The ID token's iss is not the issuer."),
             Error::IdTokenAudMismatch => ("id_token_aud_mismatch", "The ID token's aud is not this client."),
@@ -445,6 +448,7 @@ mod tests {
             Error::JwksInvalid,
             Error::JwksKeyNotFound,
             Error::JwksKeyAmbiguous,
+            Error::JwksKeyWeak,
             Error::IdTokenSignatureInvalid,
             Error::IdTokenIssMismatch,
             Error::IdTokenAudMismatch,
@@ -510,6 +514,7 @@ mod tests {
                 Error::JwksInvalid => {}
                 Error::JwksKeyNotFound => {}
                 Error::JwksKeyAmbiguous => {}
+                Error::JwksKeyWeak => {}
                 Error::IdTokenSignatureInvalid => {}
                 Error::IdTokenIssMismatch => {}
                 Error::IdTokenAudMismatch => {}
@@ -561,7 +566,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 62);
+        assert_eq!(seen.len(), 63);
     }
 
     fn provider(code: &str) -> Error {

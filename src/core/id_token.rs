@@ -296,20 +296,44 @@ pub fn parse_jwks(status: u16, content_type: Option<&str>, body: &str) -> Result
         .collect())
 }
 
+/// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3, §3.5).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The size in bits of a base64url big-endian modulus (leading zero bytes
+/// do not count), or `None` when it is not base64url.
+pub fn rsa_modulus_bits(n: &str) -> Option<usize> {
+    let bytes = crate::core::encoding::b64url_decode(n)?;
+    let mut digits = bytes.iter().skip_while(|b| **b == 0);
+    let first = *digits.next()?;
+    let rest = digits.count();
+    Some(rest * 8 + (8 - first.leading_zeros() as usize))
+}
+
 /// Picks the one key that may verify a JWS with `alg` and `kid`: matching
-/// `kid` (when the header has one), `kty`/`crv`, `use` absent or `sig`, `alg`
-/// absent or equal. None → `jwks_key_not_found`; several → `jwks_key_ambiguous`.
+/// `kid` (when the header has one), `kty`/`crv` (EC keys only on the curve
+/// the `alg` names), `use` absent or `sig`, `alg` absent or equal, and an RSA
+/// modulus of at least 2048 bits. None → `jwks_key_not_found`; only weak RSA
+/// keys → `jwks_key_weak`; several → `jwks_key_ambiguous`.
 pub fn select_key<'a>(keys: &'a [Jwk], alg: Alg, kid: Option<&str>) -> Result<&'a Jwk, Error> {
     let (kty, crv) = alg.key_type();
-    let mut found = keys.iter().filter(|k| {
+    let matching = |k: &&Jwk| {
         (kid.is_none() || k.kid.as_deref() == kid)
             && k.kty == kty
             && (crv.is_none() || k.crv.as_deref() == crv)
             && k.use_.as_deref().is_none_or(|u| u == "sig")
             && k.alg.as_deref().is_none_or(|a| a == alg.name())
-    });
+    };
+    let strong = |k: &&Jwk| {
+        k.kty != "RSA"
+            || k.n
+                .as_deref()
+                .and_then(rsa_modulus_bits)
+                .is_some_and(|bits| bits >= MIN_RSA_BITS)
+    };
+    let mut found = keys.iter().filter(matching).filter(strong);
     match (found.next(), found.next()) {
         (Some(k), None) => Ok(k),
+        (None, _) if keys.iter().any(|k| matching(&k)) => Err(Error::JwksKeyWeak),
         (None, _) => Err(Error::JwksKeyNotFound),
         (Some(_), Some(_)) => Err(Error::JwksKeyAmbiguous),
     }
@@ -549,12 +573,86 @@ mod tests {
         }
     }
 
+    /// A base64url modulus of exactly `bits` bits.
+    fn modulus(bits: usize) -> String {
+        let mut m = vec![0xA5u8; bits.div_ceil(8)];
+        m[0] = 0xFF >> ((8 - bits % 8) % 8);
+        crate::core::encoding::b64url(&m)
+    }
+
+    #[test]
+    fn rsa_keys_under_2048_bits_are_refused() {
+        assert_eq!(rsa_modulus_bits(&modulus(2048)), Some(2048));
+        assert_eq!(rsa_modulus_bits(&modulus(2047)), Some(2047));
+        // A leading zero byte does not count.
+        let padded = crate::core::encoding::b64url(&[&[0u8][..], &[0x80; 256][..]].concat());
+        assert_eq!(rsa_modulus_bits(&padded), Some(2048));
+        assert_eq!(rsa_modulus_bits("*"), None);
+        let weak = |bits, kid: &str| Jwk {
+            n: Some(modulus(bits)),
+            ..key("RSA", Some(kid), None)
+        };
+        for bits in [512, 1024, 2047] {
+            assert_eq!(
+                select_key(&[weak(bits, "w")], Alg::RS256, Some("w")).unwrap_err(),
+                Error::JwksKeyWeak,
+                "{bits} bits"
+            );
+            assert_eq!(
+                select_key(&[weak(bits, "w")], Alg::PS256, None).unwrap_err(),
+                Error::JwksKeyWeak
+            );
+        }
+        let no_n = Jwk {
+            n: Some("*".into()),
+            ..key("RSA", Some("w"), None)
+        };
+        assert_eq!(
+            select_key(&[no_n], Alg::RS256, None).unwrap_err(),
+            Error::JwksKeyWeak
+        );
+        // With a strong key beside it, the strong one is chosen (no ambiguity).
+        let keys = [weak(1024, "a"), weak(2048, "b"), weak(4096, "c")];
+        assert_eq!(
+            select_key(&keys[..2], Alg::RS256, None)
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            select_key(&keys, Alg::RS256, Some("c"))
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some("c")
+        );
+        // EC keys only on the curve the alg names.
+        let p384 = key("EC", Some("e"), Some("P-384"));
+        assert_eq!(
+            select_key(&[p384.clone()], Alg::ES256, None).unwrap_err(),
+            Error::JwksKeyNotFound
+        );
+        assert_eq!(
+            select_key(&[p384], Alg::ES384, None)
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some("e")
+        );
+        let p256 = key("EC", Some("e"), Some("P-256"));
+        assert_eq!(
+            select_key(&[p256], Alg::ES384, None).unwrap_err(),
+            Error::JwksKeyNotFound
+        );
+    }
+
     fn key(kty: &str, kid: Option<&str>, crv: Option<&str>) -> Jwk {
         Jwk {
             kty: kty.into(),
             kid: kid.map(String::from),
             crv: crv.map(String::from),
-            n: Some("n".into()),
+            n: Some(modulus(2048)),
             e: Some("AQAB".into()),
             x: Some("x".into()),
             y: Some("y".into()),

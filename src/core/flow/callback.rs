@@ -253,7 +253,9 @@ impl Callback {
                 Step::Done(Ok(claims)) => (p.clone(), Some(claims)),
                 Step::Done(Err(e)) => {
                     // A bad token is dropped; a failure that says nothing about it keeps it for a retry.
-                    if e.code().starts_with("id_token_") || e == Error::JwksKeyAmbiguous {
+                    if e.code().starts_with("id_token_")
+                        || matches!(e, Error::JwksKeyAmbiguous | Error::JwksKeyWeak)
+                    {
                         Self::drop_pending(st, host);
                     } else {
                         self.keep_url = true;
