@@ -630,7 +630,7 @@ mod tests {
         // EC keys only on the curve the alg names.
         let p384 = key("EC", Some("e"), Some("P-384"));
         assert_eq!(
-            select_key(&[p384.clone()], Alg::ES256, None).unwrap_err(),
+            select_key(std::slice::from_ref(&p384), Alg::ES256, None).unwrap_err(),
             Error::JwksKeyNotFound
         );
         assert_eq!(
