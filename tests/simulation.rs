@@ -243,6 +243,80 @@ fn a_logout_in_another_tab_wins_over_a_login_callback_in_flight() {
     );
 }
 
+// ---- refreshed ID tokens (OIDC Core §12.2; issue 13, item 2) ---------------
+
+#[test]
+fn a_refreshed_id_token_unlike_the_original_is_refused_and_the_session_kept() {
+    type Edit = (&'static str, fn(String) -> String);
+    let edits: [Edit; 5] = [
+        ("another audience beside ours", |c| {
+            c.replace(r#""aud":"spa""#, r#""aud":["spa","other"],"azp":"spa""#)
+        }),
+        ("an azp the original had not", |c| {
+            c.replace(r#""aud":"spa""#, r#""aud":"spa","azp":"spa""#)
+        }),
+        ("a later auth_time", |c| {
+            let i = c.find(r#""auth_time":"#).unwrap() + 12;
+            let j = i + c[i..].find(|ch: char| !ch.is_ascii_digit()).unwrap();
+            let t: u64 = c[i..j].parse().unwrap();
+            format!("{}{}{}", &c[..i], t + 60, &c[j..])
+        }),
+        ("no auth_time although the original had one", |c| {
+            let i = c.find(r#","auth_time":"#).unwrap();
+            let j = i + 1 + c[i + 1..].find([',', '}']).unwrap();
+            format!("{}{}", &c[..i], &c[j..])
+        }),
+        ("a nonce the original had not", |c| {
+            c.replace(r#""sub":"#, r#""nonce":"other-login","sub":"#)
+        }),
+    ];
+    for (label, edit) in edits {
+        let mut s = logged_in(1, CacheLocation::SessionStorage);
+        let before = s.session(0).unwrap().claims.unwrap();
+        s.world.borrow_mut().provider.refresh_claims = Some(edit);
+        match s.token(0, true) {
+            Done::Session(Err(e)) => assert_eq!(e.code(), "id_token_refresh_mismatch", "{label}"),
+            other => panic!("{label}: {other:?}"),
+        }
+        // The session stays, with its claims, and the rotated refresh token kept.
+        let session = s.session(0).expect(label);
+        assert_eq!(session.claims.as_ref(), Some(&before), "{label}");
+        let key = session_key(&s);
+        assert_eq!(
+            stored_refresh_token(&s, 0, &key),
+            live(&s).first().cloned(),
+            "{label}"
+        );
+        s.world.borrow_mut().provider.refresh_claims = None;
+        assert!(
+            matches!(s.token(0, true), Done::Session(Ok(_))),
+            "{label}: retry"
+        );
+        assert!(s.presented_twice().is_empty(), "{label}");
+    }
+}
+
+#[test]
+fn a_refresh_without_an_id_token_keeps_the_original_claims() {
+    let mut s = logged_in(1, CacheLocation::SessionStorage);
+    let before = s.session(0).unwrap();
+    s.world.borrow_mut().provider.refresh_without_id_token = true;
+    let after = match s.token(0, true) {
+        Done::Session(Ok(after)) => after,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(after.claims, before.claims);
+    assert!(
+        after.tokens.id_token.is_some(),
+        "the original ID token is kept"
+    );
+    assert_ne!(
+        after.tokens.access_token.secret(),
+        before.tokens.access_token.secret()
+    );
+    assert_eq!(s.session(0).unwrap().claims, before.claims);
+}
+
 // ---- secrets stay out of Debug (issue 13, item 7) --------------------------
 
 /// Every value the flows hold or exchange, at every step of a login, a

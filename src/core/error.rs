@@ -198,6 +198,9 @@ pub enum Error {
     LoginRequired,
     /// A refreshed ID token is for another subject (OIDC Core §12.2).
     IdTokenSubMismatch,
+    /// A refreshed ID token's `iss`, `aud`, `azp`, `auth_time` or `nonce` is
+    /// not the original's (OIDC Core §12.2).
+    IdTokenRefreshMismatch,
     /// `max_age` was requested but the ID token's `auth_time` is older (OIDC Core §3.1.3.7 step 13).
     IdTokenMaxAgeExceeded,
     /// The revocation endpoint answered non-2xx (RFC 7009 §2.2.1).
@@ -273,6 +276,7 @@ impl Error {
             Error::NotAuthenticated => ("not_authenticated", "No session: log in first."),
             Error::LoginRequired => ("login_required", "The session has ended: log in again."),
             Error::IdTokenSubMismatch => ("id_token_sub_mismatch", "The refreshed ID token is for another user."),
+            Error::IdTokenRefreshMismatch => ("id_token_refresh_mismatch", "The refreshed ID token's iss, aud, azp, auth_time or nonce is not the original's."),
             Error::IdTokenMaxAgeExceeded => ("id_token_max_age_exceeded", "The login is older than max_age allows."),
             Error::RevocationFailed(_) => ("revocation_failed", "The provider did not confirm the revocation."),
             Error::DpopNotBound => ("dpop_not_bound", "DPoP was asked for, but the token is Bearer."),
@@ -463,6 +467,7 @@ mod tests {
             Error::NotAuthenticated,
             Error::LoginRequired,
             Error::IdTokenSubMismatch,
+            Error::IdTokenRefreshMismatch,
             Error::RevocationFailed(500),
             Error::DpopNotBound,
             Error::DpopKeyUnavailable,
@@ -529,6 +534,7 @@ mod tests {
                 Error::NotAuthenticated => {}
                 Error::LoginRequired => {}
                 Error::IdTokenSubMismatch => {}
+                Error::IdTokenRefreshMismatch => {}
                 Error::RevocationFailed(_) => {}
                 Error::DpopNotBound => {}
                 Error::DpopKeyUnavailable => {}
@@ -566,7 +572,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 63);
+        assert_eq!(seen.len(), 64);
     }
 
     fn provider(code: &str) -> Error {

@@ -12,6 +12,7 @@ pub mod flow;
 pub mod id_token;
 pub mod json;
 pub mod pkce;
+pub mod refreshed;
 pub mod secret;
 pub mod session;
 pub mod token;

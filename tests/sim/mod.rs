@@ -58,6 +58,8 @@ pub struct Provider {
     pub grant_issuer: BTreeMap<u32, String>,
     /// code -> the grant its exchange created
     pub code_grant: BTreeMap<String, u32>,
+    /// grant -> when its user authenticated (`auth_time`)
+    pub grant_auth: BTreeMap<u32, u64>,
     /// refresh token -> (grant id, still the live one)
     pub refresh_tokens: BTreeMap<String, (u32, bool)>,
     pub revoked_grants: Vec<u32>,
@@ -71,6 +73,10 @@ pub struct Provider {
     pub sub: String,
     /// Answer `token_type: DPoP` (the client asked for DPoP).
     pub dpop: bool,
+    /// Edits the claims of the ID tokens the refresh grant returns.
+    pub refresh_claims: Option<fn(String) -> String>,
+    /// The refresh grant returns no ID token.
+    pub refresh_without_id_token: bool,
     /// Every secret that went by: codes, tokens, verifiers, states, nonces, proofs.
     pub secrets: Vec<String>,
 }
@@ -90,14 +96,28 @@ pub fn sign(input: &str) -> String {
 }
 
 pub fn id_token(iss: &str, sub: &str, nonce: Option<&str>, now_s: u64) -> String {
+    id_token_edited(iss, sub, nonce, now_s, now_s, None)
+}
+
+/// An ID token for a login at `auth_s`, issued at `now_s`, whose claims JSON
+/// `edit` changed before signing.
+pub fn id_token_edited(
+    iss: &str,
+    sub: &str,
+    nonce: Option<&str>,
+    now_s: u64,
+    auth_s: u64,
+    edit: Option<fn(String) -> String>,
+) -> String {
     let header = b64url(br#"{"alg":"ES256","kid":"k1"}"#);
     let nonce = nonce
         .map(|n| format!(r#","nonce":"{n}""#))
         .unwrap_or_default();
     let claims = format!(
-        r#"{{"iss":"{iss}","aud":"spa","sub":"{sub}","iat":{now_s},"exp":{}{nonce}}}"#,
+        r#"{{"iss":"{iss}","aud":"spa","sub":"{sub}","iat":{now_s},"exp":{},"auth_time":{auth_s}{nonce}}}"#,
         now_s + 3600
     );
+    let claims = edit.map_or(claims.clone(), |f| f(claims));
     let input = format!("{header}.{}", b64url(claims.as_bytes()));
     format!("{input}.{}", sign(&input))
 }
@@ -148,11 +168,20 @@ impl Provider {
         let at = self.next("at");
         let rt = self.next("rt");
         self.refresh_tokens.insert(rt.clone(), (grant, true));
-        let id = id_token(&iss, &sub, nonce, now_s);
+        // The refresh grant's ID token: the login's auth_time, no nonce.
+        let refresh = nonce.is_none();
+        let edit = if refresh { self.refresh_claims } else { None };
+        let auth_s = *self.grant_auth.entry(grant).or_insert(now_s);
+        let id = id_token_edited(&iss, &sub, nonce, now_s, auth_s, edit);
         self.secrets.extend([at.clone(), rt.clone(), id.clone()]);
         let token_type = if self.dpop { "DPoP" } else { "Bearer" };
+        let id = if refresh && self.refresh_without_id_token {
+            String::new()
+        } else {
+            format!(r#","id_token":"{id}""#)
+        };
         format!(
-            r#"{{"access_token":"{at}","token_type":"{token_type}","expires_in":{AT_TTL_S},"refresh_token":"{rt}","id_token":"{id}","scope":"openid offline_access"}}"#
+            r#"{{"access_token":"{at}","token_type":"{token_type}","expires_in":{AT_TTL_S},"refresh_token":"{rt}"{id},"scope":"openid offline_access"}}"#
         )
     }
 

@@ -20,6 +20,7 @@ use super::verify::Verify;
 use super::{unexpected, Area, ClientState, Effect, Event, Host, HttpResponse, Outcome, Step};
 use crate::core::error::Error;
 use crate::core::id_token::IdTokenClaims;
+use crate::core::refreshed::check_refreshed;
 use crate::core::secret::RefreshToken;
 use crate::core::session::{needs_refresh, refresh_request, revocation_request, Session, Tokens};
 use crate::core::token::{parse_token_response, salvage_refresh_token};
@@ -364,8 +365,8 @@ impl AccessToken {
         claims: Option<IdTokenClaims>,
     ) -> Step<Session> {
         if let (Some(was), Some(now)) = (&old.claims, &claims) {
-            if was.sub != now.sub {
-                return self.finish(st, host, Err(Error::IdTokenSubMismatch));
+            if let Err(e) = check_refreshed(was, now) {
+                return self.finish(st, host, Err(e));
             }
         }
         if st.record(host).epoch != self.epoch() {
