@@ -287,3 +287,38 @@ test('a failed refresh (provider unreachable) keeps the session; invalid_grant e
   });
   await context.close();
 });
+
+test('getUser({ userInfo: true }): UserInfo adds profile claims, never the ID token\'s, and no prototype keys', async () => {
+  const page = await newPage(browser);
+  await withDiagnostics(page, 'userinfo-merge', async () => {
+    await login(page, demo);
+    const idClaims = await page.evaluate(() => window.auth.getUser());
+    // A UserInfo answer that tries to rewrite the validated claims and to pollute prototypes.
+    await page.route(demo.meta.userinfo_endpoint, (route) => route.fulfill({
+      status: 200,
+      headers: { 'content-type': 'application/json', 'access-control-allow-origin': demo.origin },
+      body: '{"sub":"alice","iss":"https://evil.example","aud":"other","exp":1,"nonce":"x","acr":"urn:mfa","auth_time":1,'
+        + '"name":"From UserInfo","__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"prototype":{"polluted":true}}',
+    }));
+    const user = await page.evaluate(async () => {
+      const u = await window.auth.getUser({ userInfo: true });
+      return {
+        iss: u.iss, aud: u.aud, exp: u.exp, nonce: u.nonce, acr: u.acr, authTime: u.auth_time, name: u.name,
+        ownKeys: Object.keys(u).filter((k) => ['__proto__', 'constructor', 'prototype'].includes(k)),
+        plainPrototype: Object.getPrototypeOf(u) === Object.prototype,
+        polluted: ({}).polluted ?? Object.prototype.polluted ?? u.polluted ?? null,
+      };
+    });
+    assert.equal(user.iss, idClaims.iss);
+    assert.deepEqual(user.aud, idClaims.aud);
+    assert.equal(user.exp, idClaims.exp);
+    assert.equal(user.nonce, idClaims.nonce);
+    assert.equal(user.authTime, idClaims.auth_time);
+    assert.equal(user.acr, idClaims.acr);
+    assert.equal(user.name, 'From UserInfo');
+    assert.deepEqual(user.ownKeys, []);
+    assert.equal(user.plainPrototype, true);
+    assert.equal(user.polluted, null);
+  });
+  await page.context().close();
+});
