@@ -21,7 +21,7 @@ export type PkceWasmErrorCode =
   | 'id_token_alg_not_allowed' | 'jwks_invalid' | 'jwks_key_not_found' | 'jwks_key_ambiguous' | 'jwks_key_weak'
   | 'id_token_signature_invalid' | 'id_token_iss_mismatch' | 'id_token_aud_mismatch'
   | 'id_token_azp_mismatch' | 'id_token_expired' | 'id_token_issued_in_future'
-  | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch' | 'id_token_refresh_mismatch'
+  | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch' | 'id_token_refresh_mismatch' | 'return_to_not_allowed'
   | 'userinfo_http_error' | 'userinfo_invalid' | 'userinfo_sub_mismatch' | 'not_authenticated'
   | 'login_required' | 'id_token_max_age_exceeded' | 'revocation_failed' | 'dpop_not_bound' | 'dpop_key_unavailable' | 'par_failed' | 'par_required'
   | 'par_request_expired' | 'provider_error' | 'wasm_load_failed'
@@ -89,6 +89,11 @@ export interface ClientOptions {
   autoRefresh?: boolean;
   /** Origins `fetch` attaches the access token to. @defaultValue the page's own origin */
   apiOrigins?: string[];
+  /**
+   * Where `logout({ returnTo })` may go besides this origin when the provider
+   * has no `end_session_endpoint` (exact URLs; anything else is `return_to_not_allowed`).
+   */
+  postLogoutRedirectUris?: string[];
   /** Seconds the SDK's own requests may take before they are aborted (`timeout`). @defaultValue `10` */
   timeout?: number;
   /**
@@ -190,7 +195,8 @@ export class Client {
   getUser(options?: { userInfo?: boolean }): Promise<Record<string, unknown> | undefined>;
   /**
    * Ends the session: clears it, revokes the refresh token (RFC 7009), then
-   * RP-initiated logout unless `localOnly`.
+   * RP-initiated logout unless `localOnly`. Without an end-session endpoint,
+   * `returnTo` must be this origin or listed in `postLogoutRedirectUris`.
    */
   logout(options?: { returnTo?: string | URL; localOnly?: boolean }): Promise<void>;
   /**

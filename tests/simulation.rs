@@ -317,6 +317,54 @@ fn a_refresh_without_an_id_token_keeps_the_original_claims() {
     assert_eq!(s.session(0).unwrap().claims, before.claims);
 }
 
+// ---- RP-initiated logout (issue 13, item 5) ---------------------------------
+
+/// Without an end-session endpoint the SDK navigates to `returnTo` itself:
+/// this origin, or a URL `postLogoutRedirectUris` lists, nothing else.
+#[test]
+fn logout_return_to_is_this_origin_or_listed_without_an_end_session_endpoint() {
+    let mut c = config(CacheLocation::SessionStorage);
+    c.post_logout_redirect_uris = vec!["https://www.example.com/bye".into()];
+    let mut s = Sim::with_config(1, c);
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    for to in [
+        "https://evil.example/phish",
+        "https://app.example.com.evil.example/",
+        "http://app.example.com/",
+        "https://www.example.com/bye?next=https://evil.example",
+    ] {
+        let r = s.run(
+            0,
+            Op::Logout(Logout::start(Some(to.into()), false)),
+            "logout",
+        );
+        assert_eq!(
+            r.err().map(Error::code),
+            Some("return_to_not_allowed"),
+            "{to}"
+        );
+        assert!(
+            s.session(0).is_some(),
+            "{to}: refused before anything is cleared"
+        );
+    }
+    assert!(s.world.borrow().tabs[0].navigated.is_empty());
+    for to in [
+        format!("{APP}/signed-out?x=1"),
+        "https://www.example.com/bye".into(),
+    ] {
+        assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+        let r = s.run(
+            0,
+            Op::Logout(Logout::start(Some(to.clone()), false)),
+            "logout",
+        );
+        assert!(r.err().is_none(), "{to}: {r:?}");
+        assert_eq!(s.world.borrow().tabs[0].navigated.last(), Some(&to));
+        assert!(s.session(0).is_none());
+    }
+}
+
 // ---- secrets stay out of Debug (issue 13, item 7) --------------------------
 
 /// Every value the flows hold or exchange, at every step of a login, a

@@ -8,6 +8,7 @@ use super::error::Error;
 use super::json::{self, Value};
 use super::session::DEFAULT_LEEWAY_MS;
 use super::transaction::DEFAULT_TTL_MS;
+use super::url::is_http_url;
 use crate::core::secret::redact;
 
 /// Default allowed clock skew for `exp`/`iat`, seconds.
@@ -79,6 +80,9 @@ pub struct Config {
     pub auto_refresh: bool,
     /// Origins `fetch` attaches the access token to (default: the page's own origin).
     pub api_origins: Option<Vec<String>>,
+    /// Where `logout({ returnTo })` may go besides this origin, when the
+    /// provider has no end-session endpoint (exact URLs).
+    pub post_logout_redirect_uris: Vec<String>,
     /// How long pkce-wasm's own requests may take before they are aborted (default 10 000 ms).
     pub timeout_ms: u32,
     /// Sender-constrained tokens with DPoP (RFC 9449); default off.
@@ -107,6 +111,7 @@ impl Config {
             refresh_leeway_ms: DEFAULT_LEEWAY_MS,
             auto_refresh: false,
             api_origins: None,
+            post_logout_redirect_uris: Vec::new(),
             timeout_ms: DEFAULT_TIMEOUT_MS,
             dpop: false,
             par: ParMode::Auto,
@@ -308,6 +313,17 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
         }
         Some(_) => return Err(Error::InvalidConfig("apiOrigins")),
     }
+    match o.get("postLogoutRedirectUris") {
+        None => {}
+        Some(Value::Array(items)) => {
+            c.post_logout_redirect_uris = items
+                .iter()
+                .map(|v| v.as_str().filter(|u| is_http_url(u)).map(String::from))
+                .collect::<Option<Vec<_>>>()
+                .ok_or(Error::InvalidConfig("postLogoutRedirectUris"))?;
+        }
+        Some(_) => return Err(Error::InvalidConfig("postLogoutRedirectUris")),
+    }
     Ok(c)
 }
 
@@ -407,7 +423,7 @@ mod tests {
         assert!(matches!(c.endpoints, Endpoints::Discover));
         assert_eq!(c.scope, "openid");
         assert_eq!(c.timeout_ms, DEFAULT_TIMEOUT_MS);
-        let c = cfg(r#","timeout":0.5,"refreshLeeway":30,"cacheLocation":"localStorage","pushedAuthorizationRequests":false,"apiOrigins":["https://api.example.com"],"autoRefresh":true,"transactionTtl":60,"clockSkew":0"#).unwrap();
+        let c = cfg(r#","timeout":0.5,"refreshLeeway":30,"cacheLocation":"localStorage","pushedAuthorizationRequests":false,"apiOrigins":["https://api.example.com"],"postLogoutRedirectUris":["https://www.example.com/bye"],"autoRefresh":true,"transactionTtl":60,"clockSkew":0"#).unwrap();
         assert_eq!(c.timeout_ms, 500);
         assert_eq!(c.refresh_leeway_ms, 30_000);
         assert_eq!(c.cache_location, CacheLocation::LocalStorage);
@@ -416,6 +432,7 @@ mod tests {
         assert_eq!(c.transaction_ttl_ms, 60_000);
         assert_eq!(c.clock_skew_s, 0);
         assert_eq!(c.api_origins.unwrap(), ["https://api.example.com"]);
+        assert_eq!(c.post_logout_redirect_uris, ["https://www.example.com/bye"]);
     }
 
     #[test]
@@ -431,6 +448,9 @@ mod tests {
             r#","cacheLocation":"cookie""#,
             r#","apiOrigins":"https://api""#,
             r#","apiOrigins":[1]"#,
+            r#","postLogoutRedirectUris":"https://x""#,
+            r#","postLogoutRedirectUris":["javascript:alert(1)"]"#,
+            r#","postLogoutRedirectUris":[1]"#,
             r#","autoRefresh":"yes""#,
             r#","dpop":"true""#,
             r#","pushedAuthorizationRequests":"sometimes""#,

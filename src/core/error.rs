@@ -201,6 +201,9 @@ pub enum Error {
     /// A refreshed ID token's `iss`, `aud`, `azp`, `auth_time` or `nonce` is
     /// not the original's (OIDC Core §12.2).
     IdTokenRefreshMismatch,
+    /// `logout({ returnTo })` to another origin that `postLogoutRedirectUris`
+    /// does not list, with no end-session endpoint to check it.
+    ReturnToNotAllowed,
     /// `max_age` was requested but the ID token's `auth_time` is older (OIDC Core §3.1.3.7 step 13).
     IdTokenMaxAgeExceeded,
     /// The revocation endpoint answered non-2xx (RFC 7009 §2.2.1).
@@ -276,6 +279,7 @@ impl Error {
             Error::NotAuthenticated => ("not_authenticated", "No session: log in first."),
             Error::LoginRequired => ("login_required", "The session has ended: log in again."),
             Error::IdTokenSubMismatch => ("id_token_sub_mismatch", "The refreshed ID token is for another user."),
+            Error::ReturnToNotAllowed => ("return_to_not_allowed", "logout's returnTo is another origin and not in postLogoutRedirectUris."),
             Error::IdTokenRefreshMismatch => ("id_token_refresh_mismatch", "The refreshed ID token's iss, aud, azp, auth_time or nonce is not the original's."),
             Error::IdTokenMaxAgeExceeded => ("id_token_max_age_exceeded", "The login is older than max_age allows."),
             Error::RevocationFailed(_) => ("revocation_failed", "The provider did not confirm the revocation."),
@@ -468,6 +472,7 @@ mod tests {
             Error::LoginRequired,
             Error::IdTokenSubMismatch,
             Error::IdTokenRefreshMismatch,
+            Error::ReturnToNotAllowed,
             Error::RevocationFailed(500),
             Error::DpopNotBound,
             Error::DpopKeyUnavailable,
@@ -535,6 +540,7 @@ mod tests {
                 Error::LoginRequired => {}
                 Error::IdTokenSubMismatch => {}
                 Error::IdTokenRefreshMismatch => {}
+                Error::ReturnToNotAllowed => {}
                 Error::RevocationFailed(_) => {}
                 Error::DpopNotBound => {}
                 Error::DpopKeyUnavailable => {}
@@ -572,7 +578,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 64);
+        assert_eq!(seen.len(), 65);
     }
 
     fn provider(code: &str) -> Error {

@@ -8,18 +8,21 @@ use super::error::Error;
 use super::id_token::IdTokenClaims;
 use super::json::{self, Value};
 
-/// `aud` as a sorted list (a string is a list of one).
+/// `aud` as a list (a string is a list of one).
 fn audiences(v: &Value) -> Option<Vec<&str>> {
-    let mut a = match v.get("aud")? {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(items) => items
-            .iter()
-            .map(Value::as_str)
-            .collect::<Option<Vec<_>>>()?,
-        _ => return None,
-    };
-    a.sort_unstable();
-    Some(a)
+    match v.get("aud")? {
+        Value::String(s) => Some(vec![s.as_str()]),
+        Value::Array(items) => items.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
+/// The same audiences, in any order (lists are short: no sort is linked in).
+fn same_audiences(a: Option<Vec<&str>>, b: Option<Vec<&str>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x)),
+        _ => false,
+    }
 }
 
 /// Checks `now` (the refreshed token's validated claims) against `was`.
@@ -32,7 +35,7 @@ pub fn check_refreshed(was: &IdTokenClaims, now: &IdTokenClaims) -> Result<(), E
     };
     let text = |v: &Value, k: &str| v.get(k).map(|x| x.as_str().map(String::from));
     let same = text(&w, "iss") == text(&n, "iss")
-        && audiences(&w) == audiences(&n)
+        && same_audiences(audiences(&w), audiences(&n))
         && text(&w, "azp") == text(&n, "azp")
         && w.get("auth_time")
             .is_none_or(|t| n.get("auth_time").and_then(Value::as_u64) == t.as_u64())

@@ -223,13 +223,14 @@ pub fn revocation_request(
     }
 }
 
-/// The RP-initiated logout URL (OIDC RP-Initiated Logout 1.0 §2).
+/// The RP-initiated logout URL (OIDC RP-Initiated Logout 1.0 §2). No
+/// `state`: nothing on the way back needs protecting, and a `state` that is
+/// sent but never checked would only look like protection.
 pub fn end_session_url(
     endpoint: &str,
     client_id: &str,
     id_token_hint: Option<&IdToken>,
     post_logout_redirect_uri: Option<&str>,
-    state: &str,
 ) -> String {
     let (base, query, _) = split(endpoint);
     let mut q = FormBuilder::from_encoded(query.unwrap_or(""));
@@ -240,7 +241,6 @@ pub fn end_session_url(
     if let Some(uri) = post_logout_redirect_uri {
         q.pair("post_logout_redirect_uri", uri);
     }
-    q.pair("state", state);
     let mut url = String::from(base);
     url.push('?');
     url.push_str(&q.finish());
@@ -352,12 +352,11 @@ mod tests {
             "spa",
             Some(&IdToken::new("h.p.s".into())),
             Some("https://app/"),
-            "st",
         );
-        assert_eq!(url, "https://idp/end?x=1&id_token_hint=h.p.s&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp%2F&state=st");
+        assert_eq!(url, "https://idp/end?x=1&id_token_hint=h.p.s&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp%2F");
         assert_eq!(
-            end_session_url("https://idp/end", "spa", None, None, "s"),
-            "https://idp/end?client_id=spa&state=s"
+            end_session_url("https://idp/end", "spa", None, None),
+            "https://idp/end?client_id=spa"
         );
     }
 

@@ -173,6 +173,7 @@ test('logout: local state gone, refresh token revoked at the provider, redirect 
     assert.equal(reuse.body.error, 'invalid_grant', 'revoked before leaving the app');
     assert.match(page.url(), /id_token_hint=/);
     assert.match(page.url(), /post_logout_redirect_uri=/);
+    assert.doesNotMatch(page.url(), /[?&]state=/, 'no state that nothing would check');
     await page.click('button[value=yes]');
     await page.waitForURL((u) => u.href.startsWith(returnTo));
     await page.waitForSelector('#status[data-done]');

@@ -10,10 +10,10 @@
 use super::call::Call;
 use super::settle::Settle;
 use super::store::session_key;
-use super::{random_token, unexpected, Area, ClientState, Effect, Event, Host, Outcome, Step};
+use super::{unexpected, Area, ClientState, Effect, Event, Host, Outcome, Step};
 use crate::core::error::Error;
 use crate::core::session::{decode_record, end_session_url, revocation_request, Session};
-use crate::core::url::is_http_url;
+use crate::core::url::{is_http_url, origin};
 
 const RETURN_TO_PROBLEM: &str = "returnTo must be an http(s) URL";
 
@@ -77,6 +77,18 @@ impl Logout {
                     // Checked before anything is cleared: a bad returnTo costs the user nothing.
                     if self.return_to.as_deref().is_some_and(|u| !is_http_url(u)) {
                         return Step::Done(Err(Error::InvalidConfig(RETURN_TO_PROBLEM)));
+                    }
+                    // Without an end-session endpoint we navigate there ourselves:
+                    // only this origin or a listed URL, never an open redirect.
+                    if st.meta.end_session_endpoint.is_none() {
+                        if let Some(to) = self.return_to.as_deref() {
+                            let here = host.current_url().and_then(|u| origin(&u));
+                            let same = here.is_some() && origin(to) == here;
+                            if !same && !st.config.post_logout_redirect_uris.iter().any(|u| u == to)
+                            {
+                                return Step::Done(Err(Error::ReturnToNotAllowed));
+                            }
+                        }
                     }
                     let rec = st.record(host);
                     self.epoch = rec.epoch.saturating_add(1);
@@ -183,21 +195,11 @@ impl Logout {
         }
         let url = match (&st.meta.end_session_endpoint, self.return_to.take()) {
             (Some(end), return_to) => {
-                let state = match random_token(host) {
-                    Ok(s) => s,
-                    Err(e) => return Step::Done(Err(e)),
-                };
                 let hint = self
                     .session
                     .as_ref()
                     .and_then(|s| s.tokens.id_token.as_ref());
-                end_session_url(
-                    end,
-                    &st.config.client_id,
-                    hint,
-                    return_to.as_deref(),
-                    &state,
-                )
+                end_session_url(end, &st.config.client_id, hint, return_to.as_deref())
             }
             (None, Some(url)) => url,
             (None, None) => return Step::Done(Ok(())),
