@@ -1152,7 +1152,9 @@ async fn a_restored_session_gets_its_background_refresh() {
     let _first = with_session(CacheLocation::SessionStorage, &k).await;
     // A reload: a new client finds the session in sessionStorage, due for refresh.
     let (_, nonce) = begin(&_first).await;
-    let tok = id_token("es-1", "ES256", &claims(&nonce, "alice")).await;
+    // A refreshed ID token carries no nonce (OIDC Core §12.2: absent or the original's).
+    let refreshed = claims(&nonce, "alice").replace(&format!(r#","nonce":"{nonce}""#), "");
+    let tok = id_token("es-1", "ES256", &refreshed).await;
     routes(&[
         (TOKEN, &r(200, JSON_CT, &token_body("AT-R", &tok))),
         (JWKS, &r(200, JSON_CT, &jwks(&[&k.es]))),

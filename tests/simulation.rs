@@ -10,7 +10,7 @@ mod sim;
 
 use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions};
 use pkce_wasm::core::flow::{
-    AccessToken, Callback, Create, Effect, Fetch, Login, Logout, Outcome, Step, UserInfo,
+    AccessToken, Callback, Create, Effect, Fetch, Login, Logout, Outcome, Step, UserInfo, Wake,
 };
 use pkce_wasm::core::session::decode_record;
 use pkce_wasm::core::Error;
@@ -294,6 +294,47 @@ fn a_refreshed_id_token_unlike_the_original_is_refused_and_the_session_kept() {
         );
         assert!(s.presented_twice().is_empty(), "{label}");
     }
+}
+
+/// A background refresh that keeps failing after the provider rotated the
+/// refresh token (here: a refreshed ID token unlike the original) leaves a
+/// due access token: the retry waits, backing off, instead of looping.
+#[test]
+fn a_failing_background_refresh_backs_off_instead_of_looping() {
+    let mut c = config(CacheLocation::SessionStorage);
+    c.auto_refresh = true;
+    let mut s = Sim::with_config(1, c);
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    s.world.borrow_mut().provider.refresh_claims =
+        Some(|c| c.replace(r#""aud":"spa""#, r#""aud":"spa","azp":"spa""#));
+    s.advance_time(AT_TTL_S * 1000);
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let before = s.world.borrow().provider.token_requests;
+        assert!(s.run(0, Op::Wake(Wake::start()), "wake").err().is_none());
+        assert_eq!(
+            s.world.borrow().provider.token_requests,
+            before + 1,
+            "one request per wake"
+        );
+        let w = s.world.borrow();
+        waits.push(w.tabs[0].timer.expect("a retry is scheduled") - w.now);
+    }
+    assert_eq!(waits, [5_000, 10_000, 20_000, 40_000]);
+    assert!(
+        s.events(0)
+            .iter()
+            .filter(|e| e.contains("id_token_refresh_mismatch"))
+            .count()
+            == 4
+    );
+    // Once the provider is right again, the next wake succeeds and the usual schedule returns.
+    s.world.borrow_mut().provider.refresh_claims = None;
+    assert!(s.run(0, Op::Wake(Wake::start()), "wake").err().is_none());
+    let w = s.world.borrow();
+    let next = w.tabs[0].timer.unwrap() - w.now;
+    assert!(next > 60_000, "back to the expiry-based timer: {next}");
+    assert!(s.presented_twice().is_empty());
 }
 
 #[test]

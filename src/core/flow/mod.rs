@@ -173,6 +173,8 @@ pub struct RefreshShare {
     pub seq: u32,
     /// The result of the last finished refresh, by signal id.
     pub last: Option<(u32, Result<Session, Error>)>,
+    /// Background refreshes that failed in a row (for the retry backoff).
+    pub background_failures: u32,
 }
 
 /// Everything one client knows between operations. Pure data: the host

@@ -1,5 +1,8 @@
 //! The background refresh: on the timer the state schedules, and when the
-//! page becomes visible or comes online.
+//! page becomes visible or comes online. After a failure it tries again
+//! later, backing off (5 s, doubling, at most 5 min): a failure after the
+//! provider rotated the refresh token leaves a due access token, and
+//! retrying at once would be a loop against the provider.
 
 use super::refresh::AccessToken;
 use super::{ClientState, Event, Host, Outcome, Step};
@@ -32,14 +35,25 @@ impl Wake {
         match inner.resume(st, host, input) {
             Step::Effect(e) => Step::Effect(e),
             Step::Done(Ok(_)) => {
+                st.refresh.background_failures = 0;
                 st.schedule(host);
                 Step::Done(Ok(()))
             }
             Step::Done(Err(Error::NotAuthenticated | Error::LoginRequired)) => Step::Done(Ok(())),
             Step::Done(Err(e)) => {
                 host.emit(Event::Error(e));
+                let n = st.refresh.background_failures.saturating_add(1);
+                st.refresh.background_failures = n;
+                if st.session(host).is_some() {
+                    host.set_timer(backoff_ms(n));
+                }
                 Step::Done(Ok(()))
             }
         }
     }
+}
+
+/// The wait before background retry `n` (1-based): 5 s, doubling, at most 5 min.
+pub fn backoff_ms(n: u32) -> u64 {
+    (5_000u64 << n.clamp(1, 7).saturating_sub(1)).min(300_000)
 }
