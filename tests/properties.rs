@@ -95,6 +95,43 @@ proptest! {
         let _ = check_url(&s, "x");
     }
 
+    /// `WWW-Authenticate`: never a panic on any input, and what is written
+    /// by the grammar (any quoting, spacing and case) parses back.
+    #[test]
+    fn challenges_parse_back(
+        junk in ".*",
+        list in prop::collection::vec(
+            ("[A-Za-z][A-Za-z0-9-]{0,8}", prop::collection::vec(("[a-z_]{1,10}", "[ -~]{0,12}", any::<bool>()), 0..4)),
+            1..4,
+        ),
+        space in "[ \t]{0,2}",
+    ) {
+        let _ = pkce_wasm::core::challenge::parse_challenges(&junk);
+        let text = list
+            .iter()
+            .map(|(scheme, params)| {
+                let ps = params
+                    .iter()
+                    .map(|(n, v, upper)| {
+                        let n = if *upper { n.to_ascii_uppercase() } else { n.clone() };
+                        let v = v.replace('\\', "\\\\").replace('"', "\\\"");
+                        format!("{n}{space}={space}\"{v}\"")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(&format!(",{space}"));
+                if ps.is_empty() { scheme.clone() } else { format!("{scheme} {ps}") }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let parsed = pkce_wasm::core::challenge::parse_challenges(&text);
+        prop_assert_eq!(parsed.len(), list.len(), "{}", text);
+        for (c, (scheme, params)) in parsed.iter().zip(&list) {
+            prop_assert_eq!(&c.scheme, &scheme.to_ascii_lowercase());
+            let want: Vec<(String, String)> = params.iter().map(|(n, v, _)| (n.clone(), v.clone())).collect();
+            prop_assert_eq!(&c.params, &want, "{}", text);
+        }
+    }
+
     #[test]
     fn b64url_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         prop_assert_eq!(b64url_decode(&b64url(&bytes)), Some(bytes));

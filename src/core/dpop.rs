@@ -2,6 +2,7 @@
 //! `dpop_jkt`, `ath`, `htu`, and the nonce rule. The host only signs the
 //! bytes [`proof_signing_input`] returns, with a non-extractable P-256 key.
 
+use super::challenge::challenge_error;
 use sha2::{Digest, Sha256};
 
 use super::encoding::{b64url, push_u64};
@@ -139,11 +140,9 @@ pub fn retry_nonce<'a>(
 ) -> Option<&'a str> {
     let asked = match status {
         400 => oauth_error == Some("use_dpop_nonce"),
-        401 => www_authenticate.is_some_and(|w| {
-            let w = w.to_ascii_lowercase();
-            w.trim_start().starts_with("dpop")
-                && super::encoding::find_str(&w, "use_dpop_nonce").is_some()
-        }),
+        401 => www_authenticate
+            .and_then(|w| challenge_error(w, &["dpop"]))
+            .is_some_and(|e| e == "use_dpop_nonce"),
         _ => false,
     };
     if attempt == 0 && asked {
@@ -296,6 +295,24 @@ mod tests {
         // resource server: 401 with a DPoP challenge
         let ch = r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#;
         assert_eq!(retry_nonce(0, 401, None, Some(ch), Some("n3")), Some("n3"));
+        // The words of a description are not the error; a DPoP challenge after another counts.
+        for (ch, want) in [
+            (
+                r#"DPoP error="invalid_token", error_description="send use_dpop_nonce""#,
+                None,
+            ),
+            (r#"DPoP error_description="use_dpop_nonce""#, None),
+            (
+                r#"Bearer realm="api", DPoP algs="ES256", error="use_dpop_nonce""#,
+                Some("n3"),
+            ),
+        ] {
+            assert_eq!(
+                retry_nonce(0, 401, None, Some(ch), Some("n3")),
+                want,
+                "{ch}"
+            );
+        }
         assert_eq!(
             retry_nonce(
                 0,

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod callback;
+pub mod challenge;
 pub mod config;
 pub mod discovery;
 pub mod dpop;

@@ -2,7 +2,8 @@
 //! record, and the requests that keep or end it — refresh (RFC 6749 §6),
 //! revocation (RFC 7009), RP-initiated logout (OIDC RP-Initiated Logout 1.0).
 
-use super::encoding::{find_str, parse_pairs, parse_u64, push_u64, FormBuilder};
+use super::challenge::challenge_error;
+use super::encoding::{parse_pairs, parse_u64, push_u64, FormBuilder};
 use super::id_token::IdTokenClaims;
 use super::json::{self, Value};
 use super::secret::{AccessToken, IdToken, RefreshToken};
@@ -251,11 +252,7 @@ pub fn end_session_url(
 /// or `DPoP` (RFC 9449 §7.1) challenge with `error="invalid_token"`: the
 /// token, not the request, is bad.
 pub fn is_invalid_token_challenge(www_authenticate: &str) -> bool {
-    let lower = www_authenticate.to_ascii_lowercase();
-    let scheme = lower.trim_start();
-    (scheme.starts_with("bearer") || scheme.starts_with("dpop"))
-        && (find_str(&lower, "error=\"invalid_token\"").is_some()
-            || find_str(&lower, "error=invalid_token").is_some())
+    challenge_error(www_authenticate, &["bearer", "dpop"]).is_some_and(|e| e == "invalid_token")
 }
 
 #[cfg(test)]
@@ -376,5 +373,15 @@ mod tests {
             r#"Basic realm="x", error="invalid_token""#
         ));
         assert!(!is_invalid_token_challenge(""));
+        // One parser (RFC 9110 §11.6.1): any challenge in the list, the error parameter only.
+        assert!(is_invalid_token_challenge(
+            r#"Basic realm="x", Bearer error="invalid_token""#
+        ));
+        assert!(is_invalid_token_challenge(
+            r#"DPoP algs="ES256", error=invalid_token"#
+        ));
+        assert!(!is_invalid_token_challenge(
+            r#"Bearer error="invalid_request", error_description="error="invalid_token"""#
+        ));
     }
 }
