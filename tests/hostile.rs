@@ -46,8 +46,29 @@ const stub = async (input, init = {}) => {
     return new Response(null, { status: 302, headers: { Location: 'https://evil.example/' } });
   }
   const headers = r.ct ? { 'Content-Type': r.ct } : {};
+  if (r.len) headers['Content-Length'] = r.len;
+  if (r.stream || r.chunk) {
+    // A body produced as it is read (chunk by chunk, only on demand), counting what was pulled.
+    const src = r.body !== undefined ? new TextEncoder().encode(r.body) : null;
+    const total = src ? src.length : r.stream;
+    const size = r.chunk ?? 65536;
+    let sent = 0;
+    pulled[url] = 0;
+    const body = new ReadableStream({
+      pull(c) {
+        if (sent >= total) return c.close();
+        const n = Math.min(size, total - sent);
+        c.enqueue(src ? src.slice(sent, sent + n) : new Uint8Array(n).fill(32));
+        sent += n;
+        pulled[url] = sent;
+      },
+    }, { highWaterMark: 0 });
+    return new Response(body, { status: r.status ?? 200, headers });
+  }
   return new Response(r.huge ? ' '.repeat(r.huge) : r.body ?? '', { status: r.status ?? 200, headers });
 };
+const pulled = {};
+export function pulled_of(url) { return pulled[url] ?? -1; }
 export function set_routes(json) {
   globalThis.fetch = stub;
   routes = JSON.parse(json);
@@ -101,6 +122,7 @@ export async function sign(kid, data) {
 extern "C" {
     fn set_routes(json: &str);
     fn hits_of(url: &str) -> u32;
+    fn pulled_of(url: &str) -> i32;
     fn console_text() -> String;
     fn break_storage(which: &str);
     fn quota_exceeded();
@@ -627,6 +649,62 @@ async fn token_responses() {
     }
     no_secret_in_console();
     assert_eq!(n, 26);
+}
+
+/// The body cap holds while the body is read: a stream is cancelled at
+/// 256 kB whatever `Content-Length` said (or without one), and a declared
+/// length over the cap is refused unread. Under the cap, a body that comes
+/// in tiny chunks (a character split between them) is read whole.
+#[wasm_bindgen_test]
+async fn bodies_are_capped_while_they_are_read() {
+    let k = keys().await;
+    let c = with_session(CacheLocation::SessionStorage, &k).await;
+    let cap = 256 * 1024;
+    let cases = [
+        (
+            "an 8 MB stream, no Content-Length",
+            r#"{"status":200,"ct":"application/json","stream":8388608}"#,
+        ),
+        (
+            "an 8 MB stream, Content-Length: 10",
+            r#"{"status":200,"ct":"application/json","stream":8388608,"len":"10"}"#,
+        ),
+        (
+            "Content-Length: 3000000",
+            r#"{"status":200,"ct":"application/json","stream":100,"len":"3000000"}"#,
+        ),
+    ];
+    for (label, spec) in cases {
+        let (state, _) = begin(&c).await;
+        routes(&[(TOKEN, spec), (JWKS, &r(200, JSON_CT, &jwks(&[&k.es])))]);
+        let e = c
+            .handle_redirect_callback(&callback_url(&state, "CODE-s"))
+            .await
+            .unwrap_err();
+        check(&e, "response_too_large", label);
+        let pulled = pulled_of(TOKEN);
+        assert!(pulled <= cap + 65536, "{label}: {pulled} bytes read");
+        if label.starts_with("Content-Length") {
+            assert_eq!(pulled, 0, "{label}: refused unread");
+        }
+        intact(&c, label);
+    }
+    // A valid answer in 7-byte chunks, with a two-byte character across a boundary.
+    let (state, nonce) = begin(&c).await;
+    let tok = id_token("es-1", "ES256", &claims(&nonce, "alice")).await;
+    let body =
+        token_body("AT-chunked", &tok).replace(r#""token_type""#, r#""x":"café","token_type""#);
+    let spec = format!(
+        r#"{{"status":200,"ct":"application/json","chunk":7,"body":{}}}"#,
+        String::from(js_sys::JSON::stringify(&body.as_str().into()).unwrap())
+    );
+    routes(&[(TOKEN, &spec), (JWKS, &r(200, JSON_CT, &jwks(&[&k.es])))]);
+    c.handle_redirect_callback(&callback_url(&state, "CODE-c"))
+        .await
+        .unwrap();
+    assert_eq!(c.tokens().unwrap().access_token.secret(), "AT-chunked");
+    assert!(pulled_of(TOKEN) as usize == body.len());
+    no_secret_in_console();
 }
 
 /// How a case makes its ID token from a valid one (`h.p.sig`) for this login.

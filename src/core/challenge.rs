@@ -41,6 +41,7 @@ fn is_token68_char(b: u8) -> bool {
 }
 
 struct Cursor<'a> {
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -63,8 +64,9 @@ impl Cursor<'_> {
         }
     }
 
+    // Tokens are ASCII, so their ends are char boundaries.
     fn text(&self, from: usize) -> String {
-        String::from_utf8_lossy(self.b.get(from..self.i).unwrap_or_default()).into_owned()
+        String::from(self.s.get(from..self.i).unwrap_or_default())
     }
 
     fn token(&mut self) -> Option<String> {
@@ -102,7 +104,8 @@ impl Cursor<'_> {
             match self.peek()? {
                 b'"' => {
                     self.i += 1;
-                    return Some(String::from_utf8_lossy(&out).into_owned());
+                    // Only ASCII backslashes were taken out: still UTF-8.
+                    return String::from_utf8(out).ok();
                 }
                 b'\\' => {
                     self.i += 1;
@@ -119,6 +122,7 @@ impl Cursor<'_> {
 /// at the first syntax error (what came before it is kept).
 pub fn parse_challenges(header: &str) -> Vec<Challenge> {
     let mut c = Cursor {
+        s: header,
         b: header.as_bytes(),
         i: 0,
     };

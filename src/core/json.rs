@@ -138,6 +138,49 @@ pub fn parse(text: &str) -> Option<Value> {
     }
 }
 
+/// True when two members share a key. Small objects are scanned; large
+/// ones sorted (a heapsort: O(n log n) whatever the keys, and no sort
+/// machinery linked in), so an object of 30 000 keys costs milliseconds.
+fn has_duplicate_keys(members: &[(String, Value)]) -> bool {
+    let mut keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+    if keys.len() <= 16 {
+        return keys
+            .iter()
+            .enumerate()
+            .any(|(i, k)| keys.get(..i).is_some_and(|before| before.contains(k)));
+    }
+    heapsort(&mut keys);
+    keys.windows(2).any(|w| matches!(w, [a, b] if a == b))
+}
+
+fn heapsort(a: &mut [&str]) {
+    let n = a.len();
+    for start in (0..n / 2).rev() {
+        sift_down(a, start, n);
+    }
+    for end in (1..n).rev() {
+        a.swap(0, end);
+        sift_down(a, 0, end);
+    }
+}
+
+fn sift_down(a: &mut [&str], mut root: usize, end: usize) {
+    loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            return;
+        }
+        if child + 1 < end && a.get(child) < a.get(child + 1) {
+            child += 1;
+        }
+        if a.get(root) >= a.get(child) {
+            return;
+        }
+        a.swap(root, child);
+        root = child;
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -212,9 +255,6 @@ impl Parser<'_> {
                         return None;
                     }
                     let key = self.string()?;
-                    if members.iter().any(|(k, _)| *k == key) {
-                        return None;
-                    }
                     self.ws();
                     if self.bump()? != b':' {
                         return None;
@@ -224,6 +264,7 @@ impl Parser<'_> {
                     self.ws();
                     match self.bump()? {
                         b',' => continue,
+                        b'}' if has_duplicate_keys(&members) => return None,
                         b'}' => return Some(Value::Object(members)),
                         _ => return None,
                     }
@@ -388,5 +429,50 @@ mod tests {
         assert_eq!(parse("1e3").unwrap().as_u64(), None);
         assert_eq!(parse("12.9").unwrap().as_u64(), Some(12));
         assert_eq!(parse("\"3600\"").unwrap().as_u64(), None);
+    }
+
+    /// A hostile object: 30 000 distinct keys in 240 kB (and the same with a
+    /// duplicate at the end). The duplicate check is O(n log n): milliseconds.
+    #[test]
+    fn many_keys_parse_fast_and_a_late_duplicate_is_found() {
+        const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        let key = |i: usize| -> String {
+            [i / 1296, i / 36 % 36, i % 36]
+                .iter()
+                .map(|&d| char::from(DIGITS[d]))
+                .collect()
+        };
+        let mut text = String::from("{");
+        for i in 0..30_000 {
+            text.push_str(&format!("\"{}\":0,", key(i)));
+        }
+        let unique = format!("{}\"last\":1}}", text);
+        let dup = format!("{}\"{}\":1}}", text, key(12_345));
+        assert!(unique.len() <= 256 * 1024, "{}", unique.len());
+        let t = std::time::Instant::now();
+        let v = parse(&unique).expect("30 000 distinct keys parse");
+        assert!(matches!(&v, Value::Object(m) if m.len() == 30_001));
+        assert_eq!(parse(&dup), None, "the duplicate is found");
+        let ms = t.elapsed().as_millis();
+        eprintln!("30 000-key object, parsed twice: {ms} ms");
+        assert!(ms < 2_000, "{ms} ms");
+    }
+
+    #[test]
+    fn the_sorted_duplicate_check_agrees_with_a_scan() {
+        for n in [2usize, 16, 17, 18, 31, 64] {
+            let keys: Vec<String> = (0..n).map(|i| format!("k{}", (i * 7919) % 1009)).collect();
+            let obj = |ks: &[String]| {
+                let body: Vec<String> = ks.iter().map(|k| format!("\"{k}\":0")).collect();
+                format!("{{{}}}", body.join(","))
+            };
+            assert!(parse(&obj(&keys)).is_some(), "{n} distinct");
+            for (a, b) in [(0, n - 1), (n / 2, 0), (n - 1, n / 2)] {
+                let mut with = keys.clone();
+                with[b] = keys[a].clone();
+                let dup = a != b;
+                assert_eq!(parse(&obj(&with)).is_none(), dup, "{n}: {a}->{b}");
+            }
+        }
     }
 }

@@ -1,11 +1,19 @@
 //! fetch, carefully: `credentials: 'omit'`, `redirect: 'error'`, `Accept:
 //! application/json`, an abort after the timeout (`AbortSignal.timeout`, so a
-//! timeout is told from a network failure), the body bounded; and the app's
-//! own request for `Client::fetch`.
+//! timeout is told from a network failure), the body bounded while it is read
+//! (a declared `Content-Length` over the cap is refused unread; otherwise the
+//! stream is read chunk by chunk and cancelled at the cap, whatever the
+//! length said); and the app's own request for `Client::fetch`.
 
-use js_sys::{Array, Function, Promise, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortSignal, Headers, RequestCredentials, RequestInit, RequestRedirect, Response};
+use web_sys::{
+    AbortSignal, Headers, ReadableStream, ReadableStreamDefaultReader, RequestCredentials,
+    RequestInit, RequestRedirect, Response,
+};
 
 use super::exec::Slots;
 use super::host::get;
@@ -55,16 +63,55 @@ pub(crate) fn send(req: &HttpRequest) -> Result<(Promise, AbortSignal), Error> {
             .and_then(|h| h.dyn_into::<Headers>().ok())
             .and_then(|h| h.get("content-length").ok().flatten())
             .and_then(|l| crate::core::encoding::parse_u64(l.trim()));
+        let body = resp.dyn_ref::<Response>().and_then(Response::body);
         if declared.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
+            if let Some(b) = body {
+                let _ = b.cancel();
+            }
             return JsValue::NULL;
         }
-        let text = resp
-            .dyn_ref::<Response>()
-            .and_then(|r| r.text().ok())
-            .map_or(JsValue::NULL, JsValue::from);
+        let text = match body {
+            Some(stream) => read_capped(&stream),
+            None => Promise::resolve(&JsValue::from_str("")),
+        };
         Promise::all(&Array::of2(&resp, &text)).into()
     });
     Ok((then_fn(&answer, &read), signal))
+}
+
+/// The body as text (UTF-8, BOM dropped), or `null` once
+/// it passes [`MAX_BODY_BYTES`]: the stream is cancelled there, unread.
+fn read_capped(stream: &ReadableStream) -> Promise {
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    pump(reader, Rc::new(RefCell::new(Vec::new())))
+}
+
+fn pump(reader: ReadableStreamDefaultReader, bytes: Rc<RefCell<Vec<u8>>>) -> Promise {
+    let next = reader.read();
+    then_fn(
+        &next,
+        &once(move |chunk: JsValue| {
+            let mut b = bytes.borrow_mut();
+            if get(&chunk, "done").as_bool() == Some(true) {
+                // UTF-8 without its BOM, as `Response.text()` reads it. A body
+                // that is not UTF-8 cannot be JSON: it reads as empty.
+                let all = core::mem::take(&mut *b);
+                let text = match all.strip_prefix(b"\xEF\xBB\xBF") {
+                    Some(rest) => rest.to_vec(),
+                    None => all,
+                };
+                return JsValue::from_str(&String::from_utf8(text).unwrap_or_default());
+            }
+            let part: Uint8Array = get(&chunk, "value").unchecked_into();
+            if b.len() + part.length() as usize > MAX_BODY_BYTES {
+                let _ = reader.cancel();
+                return JsValue::NULL;
+            }
+            b.extend_from_slice(&part.to_vec());
+            drop(b);
+            pump(reader, bytes).into()
+        }),
+    )
 }
 
 pub(crate) fn http_outcome(
@@ -84,10 +131,7 @@ pub(crate) fn http_outcome(
     }
     let pair: Array = pair.dyn_into().map_err(|_| Error::Network)?;
     let resp: Response = pair.get(0).dyn_into().map_err(|_| Error::Network)?;
-    let body = pair.get(1).as_string().unwrap_or_default();
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Error::ResponseTooLarge);
-    }
+    let body = pair.get(1).as_string().ok_or(Error::ResponseTooLarge)?;
     let header = |name: &str| resp.headers().get(name).ok().flatten();
     Ok(HttpResponse {
         status: resp.status(),
