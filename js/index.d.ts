@@ -21,7 +21,7 @@ export type PkceWasmErrorCode =
   | 'id_token_alg_not_allowed' | 'jwks_invalid' | 'jwks_key_not_found' | 'jwks_key_ambiguous' | 'jwks_key_weak'
   | 'id_token_signature_invalid' | 'id_token_iss_mismatch' | 'id_token_aud_mismatch'
   | 'id_token_azp_mismatch' | 'id_token_expired' | 'id_token_issued_in_future'
-  | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch' | 'id_token_refresh_mismatch' | 'return_to_not_allowed'
+  | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch' | 'id_token_refresh_mismatch' | 'return_to_not_allowed' | 'api_redirect_refused'
   | 'userinfo_http_error' | 'userinfo_invalid' | 'userinfo_sub_mismatch' | 'not_authenticated'
   | 'login_required' | 'id_token_max_age_exceeded' | 'revocation_failed' | 'dpop_not_bound' | 'dpop_key_unavailable' | 'par_failed' | 'par_required'
   | 'par_request_expired' | 'provider_error' | 'wasm_load_failed'

@@ -406,6 +406,43 @@ fn logout_return_to_is_this_origin_or_listed_without_an_end_session_endpoint() {
     }
 }
 
+// ---- bearer fetch and redirects (issue 13, item 4) --------------------------
+
+/// A request that carries the access token is sent with redirects not
+/// followed; a redirect answer is `api_redirect_refused`. Requests to other
+/// origins (no token) keep the app's redirect mode.
+#[test]
+fn a_request_with_the_token_is_never_followed_through_a_redirect() {
+    let mut c = config(CacheLocation::SessionStorage);
+    c.api_origins = Some(vec!["https://api.example.com".into()]);
+    for dpop in [false, true] {
+        c.dpop = dpop;
+        let mut s = Sim::with_config(1, c.clone());
+        s.world.borrow_mut().provider.dpop = dpop;
+        assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+        s.world.borrow_mut().api_redirects = true;
+        let api = Fetch::start(
+            "https://api.example.com/r?to=https://evil.example/",
+            "GET",
+            false,
+            true,
+        );
+        let r = s.run(0, Op::Fetch(api), "fetch");
+        assert_eq!(
+            r.err().map(Error::code),
+            Some("api_redirect_refused"),
+            "dpop {dpop}"
+        );
+        let other = Fetch::start("https://cdn.example.net/x", "GET", false, true);
+        assert!(s.run(0, Op::Fetch(other), "fetch").err().is_none());
+        assert_eq!(
+            s.world.borrow().app_requests,
+            [(true, false), (false, true)],
+            "dpop {dpop}: (our token, redirects followed) per request"
+        );
+    }
+}
+
 // ---- secrets stay out of Debug (issue 13, item 7) --------------------------
 
 /// Every value the flows hold or exchange, at every step of a login, a

@@ -204,6 +204,9 @@ pub enum Error {
     /// `logout({ returnTo })` to another origin that `postLogoutRedirectUris`
     /// does not list, with no end-session endpoint to check it.
     ReturnToNotAllowed,
+    /// An API answered a request that carried the access token with a
+    /// redirect; it was not followed (the token goes to `apiOrigins` only).
+    ApiRedirectRefused,
     /// `max_age` was requested but the ID token's `auth_time` is older (OIDC Core §3.1.3.7 step 13).
     IdTokenMaxAgeExceeded,
     /// The revocation endpoint answered non-2xx (RFC 7009 §2.2.1).
@@ -279,6 +282,7 @@ impl Error {
             Error::NotAuthenticated => ("not_authenticated", "No session: log in first."),
             Error::LoginRequired => ("login_required", "The session has ended: log in again."),
             Error::IdTokenSubMismatch => ("id_token_sub_mismatch", "The refreshed ID token is for another user."),
+            Error::ApiRedirectRefused => ("api_redirect_refused", "The API answered with a redirect, which is not followed with the access token."),
             Error::ReturnToNotAllowed => ("return_to_not_allowed", "logout's returnTo is another origin and not in postLogoutRedirectUris."),
             Error::IdTokenRefreshMismatch => ("id_token_refresh_mismatch", "The refreshed ID token's iss, aud, azp, auth_time or nonce is not the original's."),
             Error::IdTokenMaxAgeExceeded => ("id_token_max_age_exceeded", "The login is older than max_age allows."),
@@ -473,6 +477,7 @@ mod tests {
             Error::IdTokenSubMismatch,
             Error::IdTokenRefreshMismatch,
             Error::ReturnToNotAllowed,
+            Error::ApiRedirectRefused,
             Error::RevocationFailed(500),
             Error::DpopNotBound,
             Error::DpopKeyUnavailable,
@@ -541,6 +546,7 @@ mod tests {
                 Error::IdTokenSubMismatch => {}
                 Error::IdTokenRefreshMismatch => {}
                 Error::ReturnToNotAllowed => {}
+                Error::ApiRedirectRefused => {}
                 Error::RevocationFailed(_) => {}
                 Error::DpopNotBound => {}
                 Error::DpopKeyUnavailable => {}
@@ -578,7 +584,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 65);
+        assert_eq!(seen.len(), 66);
     }
 
     fn provider(code: &str) -> Error {

@@ -290,6 +290,7 @@ pub fn settle(
                     status: resp.status(),
                     www_authenticate: header("www-authenticate"),
                     dpop_nonce: header("dpop-nonce"),
+                    redirected: resp.type_() == web_sys::ResponseType::Opaqueredirect,
                 };
                 slots.response = Some(resp);
                 Ok(out)

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    AbortSignal, Headers, ReadableStream, ReadableStreamDefaultReader, RequestCredentials,
+    AbortSignal, Headers, ReadableStream, ReadableStreamDefaultReader, Request, RequestCredentials,
     RequestInit, RequestRedirect, Response,
 };
 
@@ -151,6 +151,14 @@ pub(crate) fn app_fetch(req: AppRequest, slots: &mut Slots) -> Result<Promise, E
     let request = request.ok_or(Error::InvalidConfig(
         "fetch: the request cannot be sent again",
     ))?;
+    let request = if req.follow_redirects {
+        request
+    } else {
+        // The browser must not follow a redirect with our token.
+        let init = RequestInit::new();
+        init.set_redirect(RequestRedirect::Manual);
+        Request::new_with_request_and_init(&request, &init).map_err(|_| Error::Network)?
+    };
     let headers = request.headers();
     if let Some(a) = &req.authorization {
         let _ = headers.set("Authorization", a);

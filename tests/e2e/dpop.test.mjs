@@ -28,6 +28,12 @@ async function resourceServer(appOrigin, idp) {
     res.setHeader('Access-Control-Allow-Headers', 'authorization, dpop, content-type');
     res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate, DPoP-Nonce');
     if (req.method === 'OPTIONS') return res.end();
+    // /r?to=<url>: a redirect, anywhere.
+    const to = new URL(req.url, 'http://x').searchParams.get('to');
+    if (to) {
+      res.writeHead(302, { Location: to });
+      return res.end();
+    }
     const entry = { path: req.url };
     log.push(entry);
     try {
@@ -194,6 +200,23 @@ test('DPoP: bound login (dpop_jkt, nonce challenge), refresh, userinfo and a res
     const again = await page.evaluate((u) => window.auth.fetch(u + '/orders').then((r) => r.status), rs.origin);
     assert.equal(again, 200);
     assert.equal(rs.log.at(-1).jkt, jkt, 'the same key after the reload');
+
+    // A redirect from the API is not followed: neither the token nor a proof reaches a third origin.
+    const seen = [];
+    const third = http.createServer((req, res) => {
+      seen.push({ method: req.method, authorization: req.headers.authorization, dpop: req.headers.dpop });
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.setHeader('Access-Control-Allow-Headers', 'authorization, dpop');
+      res.end('{}');
+    });
+    const thirdOrigin = `http://127.0.0.1:${await listen(third)}`;
+    const redirected = await page.evaluate(
+      ([u, t]) => window.auth.fetch(`${u}/r?to=${encodeURIComponent(t + '/rec')}`).then((r) => `status ${r.status}`, (e) => e.code),
+      [rs.origin, thirdOrigin],
+    );
+    await close(third);
+    assert.equal(redirected, 'api_redirect_refused');
+    assert.deepEqual(seen, [], 'nothing reached the third origin');
 
     // Logout revokes with a proof and forgets the key.
     const rt = (await page.evaluate(() => window.auth.getTokens())).refreshToken;

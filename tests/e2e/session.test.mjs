@@ -197,9 +197,16 @@ async function resourceServer(appOrigin, { rejectFirst = false } = {}) {
   let rejected = !rejectFirst;
   const server = http.createServer((req, res) => {
     res.setHeader('Access-Control-Allow-Origin', appOrigin);
-    res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type');
+    res.setHeader('Access-Control-Allow-Headers', 'authorization, dpop, content-type');
     res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
     if (req.method === 'OPTIONS') return res.end();
+    // /r?to=<url>: a redirect, anywhere.
+    const to = new URL(req.url, 'http://x').searchParams.get('to');
+    if (to) {
+      seen.push({ auth: req.headers.authorization ?? null, redirect: to });
+      res.writeHead(302, { Location: to });
+      return res.end();
+    }
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
@@ -252,6 +259,38 @@ test('fetch: the token goes to the configured API origin only; a 401 invalid_tok
     await context.close();
     await api.close();
     await other.close();
+  }
+});
+
+test('fetch: an allowed API that redirects elsewhere gets no follow-up — the token never reaches the third origin', async () => {
+  const api = await resourceServer(demo.origin);
+  const third = await resourceServer(demo.origin); // records every header it gets, answers any preflight
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  try {
+    await withDiagnostics(page, 'fetch-redirect', async () => {
+      await login(page, demo, { apiOrigins: [api.origin] });
+      const results = await page.evaluate(async ([a, t]) => {
+        const out = [];
+        for (const to of [`${t}/rec`, `${a}/same-origin`]) {
+          try {
+            const r = await window.auth.fetch(`${a}/r?to=${encodeURIComponent(to)}`);
+            out.push(`status ${r.status}`);
+          } catch (e) {
+            out.push(e.code ?? String(e));
+          }
+        }
+        return out;
+      }, [api.origin, third.origin]);
+      assert.deepEqual(results, ['api_redirect_refused', 'api_redirect_refused']);
+      assert.equal(api.seen.filter((r) => r.redirect).length, 2, 'the API was asked (with the token) and redirected');
+      assert.match(api.seen[0].auth, /^Bearer /);
+      assert.deepEqual(third.seen, [], 'nothing reached the third origin');
+    });
+  } finally {
+    await context.close();
+    await api.close();
+    await third.close();
   }
 });
 

@@ -350,6 +350,10 @@ pub struct World {
     pub provider: Provider,
     pub locks: Locks,
     pub random: u64,
+    /// The app's API answers with a redirect.
+    pub api_redirects: bool,
+    /// The app's requests: (with our Authorization, redirects followed).
+    pub app_requests: Vec<(bool, bool)>,
 }
 
 pub type Shared = Rc<RefCell<World>>;
@@ -877,10 +881,14 @@ impl Sim {
                 w.provider
                     .secrets
                     .extend(req.authorization.iter().chain(&req.dpop).cloned());
+                w.app_requests
+                    .push((req.authorization.is_some(), req.follow_redirects));
                 AppResponse {
                     status: 200,
                     www_authenticate: None,
                     dpop_nonce: None,
+                    // A redirecting API: followed only when asked to (then it answers 200).
+                    redirected: w.api_redirects && !req.follow_redirects,
                 }
             })),
             Effect::QueryLocks(_) | Effect::Mark(..) => unreachable!("instant"),

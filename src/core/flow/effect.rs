@@ -66,12 +66,17 @@ pub struct AppRequest {
     pub dpop: Option<String>,
     /// Send the copy kept for a replay instead of the original.
     pub replay: bool,
+    /// Follow redirects (`redirect: 'follow'`, or the app's own mode). When
+    /// false the host sends with `redirect: 'manual'`: the browser does not
+    /// follow, and the answer says it was a redirect.
+    pub follow_redirects: bool,
 }
 
 impl core::fmt::Debug for AppRequest {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AppRequest")
             .field("replay", &self.replay)
+            .field("follow_redirects", &self.follow_redirects)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +90,8 @@ pub struct AppResponse {
     pub www_authenticate: Option<String>,
     /// `DPoP-Nonce`.
     pub dpop_nonce: Option<String>,
+    /// The answer was a redirect that was not followed (`opaqueredirect`).
+    pub redirected: bool,
 }
 
 /// What the browser must do and answer later.

@@ -10,6 +10,7 @@ use super::call::Proof;
 use super::refresh::AccessToken;
 use super::{unexpected, AppRequest, ClientState, Effect, Host, Outcome, Step};
 use crate::core::dpop::retry_nonce;
+use crate::core::error::Error;
 use crate::core::secret::Redacted;
 use crate::core::session::is_invalid_token_challenge;
 use crate::core::url::origin;
@@ -79,10 +80,12 @@ impl Fetch {
         auth.push_str(token);
         self.token = String::from(token);
         self.state = State::Sent;
+        // A request that carries our token is never followed elsewhere.
         Step::Effect(Effect::AppFetch(AppRequest {
             authorization: Some(auth),
             dpop: proof,
             replay: self.replay,
+            follow_redirects: false,
         }))
     }
 
@@ -108,6 +111,7 @@ impl Fetch {
                         authorization: None,
                         dpop: None,
                         replay: false,
+                        follow_redirects: true,
                     }));
                 }
                 self.state = State::Token(Box::new(AccessToken::start(false)));
@@ -135,6 +139,10 @@ impl Fetch {
                     Ok(r) => r,
                     Err(e) => return Step::Done(Err(e)),
                 };
+                // The API redirected: not followed, so the token went nowhere else.
+                if r.redirected {
+                    return Step::Done(Err(Error::ApiRedirectRefused));
+                }
                 let dpop = cfg!(feature = "dpop") && st.config.dpop;
                 let origin = self.allowed.clone().unwrap_or_default();
                 if dpop {
