@@ -1,6 +1,8 @@
 //! The DPoP key in a real browser: made non-extractable, kept in IndexedDB,
 //! the same key after a "reload" (a fresh load from IndexedDB), a proof that
-//! verifies with its public key, and a fresh key after discard (logout).
+//! verifies with its public key, gone after discard (logout) and never
+//! silently replaced for a session; two tabs making the same key at once
+//! end up with one.
 #![cfg(target_arch = "wasm32")]
 
 use pkce_wasm::core::dpop::{ath, finish_proof, proof_signing_input, ProofClaims, PublicJwk};
@@ -65,7 +67,15 @@ async fn effect(host: &WebHost, e: Effect) -> Outcome {
 }
 
 async fn load(host: &WebHost, id: &str) -> PublicJwk {
-    match effect(host, Effect::LoadDpopKey(id.into())).await {
+    match effect(
+        host,
+        Effect::LoadDpopKey {
+            id: id.into(),
+            create: true,
+        },
+    )
+    .await
+    {
         Outcome::DpopKey(Ok(jwk)) => jwk,
         other => panic!("{other:?}"),
     }
@@ -73,9 +83,20 @@ async fn load(host: &WebHost, id: &str) -> PublicJwk {
 
 async fn discard(host: &WebHost, id: &str) {
     assert!(matches!(
-        effect(host, Effect::DiscardDpopKey(id.into())).await,
+        effect(host, Effect::DiscardDpopKeys(vec![id.into()])).await,
         Outcome::Done(Ok(()))
     ));
+}
+
+async fn sign(host: &WebHost, id: &str, input: &str) -> Outcome {
+    effect(
+        host,
+        Effect::Sign {
+            key: id.into(),
+            input: input.into(),
+        },
+    )
+    .await
 }
 
 #[wasm_bindgen_test]
@@ -105,7 +126,7 @@ async fn the_key_is_non_extractable_persistent_and_signs_valid_proofs() {
         access_token: Some("AT"),
     };
     let input = proof_signing_input(&again, &claims);
-    let sig = match effect(&host, Effect::Sign(input.clone())).await {
+    let sig = match sign(&host, id, &input).await {
         Outcome::Signature(Ok(sig)) => sig,
         other => panic!("{other:?}"),
     };
@@ -141,7 +162,76 @@ async fn the_key_is_non_extractable_persistent_and_signs_valid_proofs() {
     // Without a loaded key there is nothing to sign with.
     discard(&host, id).await;
     assert!(matches!(
-        effect(&host, Effect::Sign("x".into())).await,
+        sign(&host, id, "x").await,
         Outcome::Signature(Err(_))
     ));
+    // A session's key that is gone is an error, never a new key in its place.
+    let missing = effect(
+        &host,
+        Effect::LoadDpopKey {
+            id: id.into(),
+            create: false,
+        },
+    )
+    .await;
+    assert!(matches!(missing, Outcome::DpopKey(Err(ref e)) if e.code() == "dpop_key_unavailable"));
+    assert_eq!(report(id).await, "missing");
+}
+
+/// Two tabs (two hosts) making the key for one id at the same moment: one
+/// key is stored, and both use it; keys are listed by prefix.
+#[wasm_bindgen_test]
+async fn two_tabs_making_the_same_key_at_once_end_up_with_one() {
+    let id = "dpop:race:1.a";
+    let (a, b) = (WebHost::default(), WebHost::default());
+    discard(&a, id).await;
+    let (ka, kb) = futures_join(load(&a, id), load(&b, id)).await;
+    assert_eq!(ka, kb, "both tabs hold the stored key");
+    // Both sign with it, and a fresh load (a reload) finds that same key.
+    assert_eq!(load(&WebHost::default(), id).await, ka);
+    for h in [&a, &b] {
+        assert!(matches!(sign(h, id, "x").await, Outcome::Signature(Ok(_))));
+    }
+    load(&a, "dpop:race:2.b").await;
+    let ids = match effect(&a, Effect::DpopKeyIds).await {
+        Outcome::Names(n) => n,
+        other => panic!("{other:?}"),
+    };
+    let ours: Vec<&String> = ids.iter().filter(|i| i.starts_with("dpop:race:")).collect();
+    assert_eq!(
+        ours,
+        ["dpop:race:1.a", "dpop:race:2.b"],
+        "listed in key order"
+    );
+    discard(&a, "dpop:race:2.b").await;
+    discard(&a, id).await;
+}
+
+/// Both futures, polled together (no executor crate needed in a test).
+async fn futures_join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        use std::task::Poll;
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        if ra.is_some() && rb.is_some() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    (ra.unwrap(), rb.unwrap())
 }

@@ -443,6 +443,83 @@ fn a_request_with_the_token_is_never_followed_through_a_redirect() {
     }
 }
 
+// ---- DPoP keys across tabs (issue 13, item 10) ------------------------------
+
+/// With sessionStorage every tab has its own session, bound to its own key:
+/// tab A logging out and in again (a new key, the old one discarded) leaves
+/// tab B's refreshes working, before and after B reloads. A new login lets
+/// go of the key of the session it replaces; keys of sessions whose tab
+/// closed without a logout are let go beyond the newest 32.
+#[test]
+fn a_logout_and_login_in_one_tab_leave_another_tabs_dpop_session_bound_to_its_key() {
+    let mut c = config(CacheLocation::SessionStorage);
+    c.dpop = true;
+    let mut s = Sim::with_config(2, c);
+    s.world.borrow_mut().provider.dpop = true;
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))), "tab A logs in");
+    assert!(matches!(s.login(1), Done::Callback(Ok(_))), "tab B logs in");
+    let b_key = s.session(1).unwrap().dpop_key.unwrap();
+    assert_ne!(
+        s.session(0).unwrap().dpop_key.unwrap(),
+        b_key,
+        "a key per login"
+    );
+    assert!(s.logout(0).err().is_none());
+    assert!(
+        matches!(s.login(0), Done::Callback(Ok(_))),
+        "tab A logs in again"
+    );
+    for round in ["before", "after"] {
+        let r = s.token(1, true);
+        assert!(
+            r.err().is_none(),
+            "tab B refreshes {round} its reload: {r:?}"
+        );
+        s.reload(1);
+    }
+    assert!(s.token(0, true).err().is_none(), "tab A's new session too");
+    assert_eq!(s.world.borrow().provider.wrong_key, 0);
+    assert_eq!(s.session(1).unwrap().dpop_key.unwrap(), b_key);
+    assert_eq!(
+        s.world.borrow().idb.len(),
+        2,
+        "A's first key was discarded at its logout"
+    );
+    // Tab A logs in again and again (no logout between).
+    for _ in 0..40 {
+        assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    }
+    // Each login let go of the key of the session it replaced.
+    assert_eq!(s.world.borrow().idb.len(), 2);
+    assert!(s.token(1, true).err().is_none());
+    // Tabs that close with a session leave keys behind: the newest 32 stay.
+    let add_tab_and_login = |s: &mut Sim| {
+        let tab = s.clients.len();
+        s.world.borrow_mut().tabs.push(Default::default());
+        let st = s.create(tab, s.clients[0].config.clone()).unwrap();
+        s.clients.push(st);
+        s.client_tab.push(tab);
+        assert!(matches!(s.login(tab), Done::Callback(Ok(_))));
+    };
+    for _ in 0..30 {
+        add_tab_and_login(&mut s);
+    }
+    assert!(
+        s.token(1, true).err().is_none(),
+        "B's key is among the newest 32"
+    );
+    for _ in 0..13 {
+        add_tab_and_login(&mut s);
+    }
+    assert_eq!(s.world.borrow().idb.len(), 32);
+    // Past that, B's key was the oldest: a typed error, and the session is not dropped.
+    assert_eq!(
+        s.token(1, true).err().map(Error::code),
+        Some("dpop_key_unavailable")
+    );
+    assert!(s.session(1).is_some());
+}
+
 // ---- secrets stay out of Debug (issue 13, item 7) --------------------------
 
 /// Every value the flows hold or exchange, at every step of a login, a

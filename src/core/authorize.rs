@@ -87,6 +87,8 @@ pub struct PendingAuthorization {
     pub app_state: Option<String>,
     /// The `max_age` sent, if any: the ID token's `auth_time` is then checked (OIDC Core §3.1.3.7 step 13).
     pub max_age: Option<u64>,
+    /// The DPoP key this login's tokens are bound to (its IndexedDB id).
+    pub dpop_key: Option<String>,
 }
 
 /// True when the space-separated `scope` contains `openid`.
@@ -196,6 +198,7 @@ pub fn authorize_params(
         created_at_ms: now_ms,
         app_state,
         max_age,
+        dpop_key: None,
     };
     Ok((q, pending))
 }

@@ -63,6 +63,9 @@ pub struct Session {
     pub tokens: Tokens,
     /// The validated ID token claims, if an ID token was issued.
     pub claims: Option<IdTokenClaims>,
+    /// The DPoP key the tokens are bound to (its IndexedDB id); `None` for
+    /// Bearer tokens, and for sessions stored before keys were per login.
+    pub dpop_key: Option<String>,
 }
 
 /// True when the access token is expired or expires within `leeway_ms` of
@@ -118,6 +121,9 @@ pub fn encode_record(r: &Record, with_refresh: bool) -> String {
     if let Some(c) = &s.claims {
         f.pair("cl", &c.json);
     }
+    if let Some(k) = &s.dpop_key {
+        f.pair("k", k);
+    }
     f.finish()
 }
 
@@ -157,6 +163,7 @@ pub fn decode_record(record: &str) -> Option<Record> {
             scope: get("sc").unwrap_or_default(),
         },
         claims,
+        dpop_key: get("k"),
     };
     Some(Record {
         gen,
@@ -278,6 +285,7 @@ mod tests {
                 exp: 99,
                 json: r#"{"sub":"alice","exp":99,"name":"A & B"}"#.into(),
             }),
+            dpop_key: Some("dpop:ns:1.k&=".into()),
         }
     }
 

@@ -209,6 +209,7 @@ mod tests {
                 created_at_ms: 0,
                 app_state: None,
                 max_age: None,
+                dpop_key: None,
             },
         };
         let req = code_exchange("https://idp/token", "spa", &cb);

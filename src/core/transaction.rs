@@ -91,6 +91,9 @@ pub fn encode_record(p: &PendingAuthorization) -> String {
         push_u64(&mut v, m);
         f.pair("ma", &v);
     }
+    if let Some(k) = &p.dpop_key {
+        f.pair("k", k);
+    }
     f.finish()
 }
 
@@ -124,6 +127,7 @@ pub fn decode_record(record: &str) -> Result<PendingAuthorization, Error> {
             Some(m) => Some(parse_u64(&m).ok_or(Error::TransactionInvalid)?),
             None => None,
         },
+        dpop_key: get("k"),
     })
 }
 
@@ -307,6 +311,7 @@ mod tests {
             created_at_ms: t,
             app_state: Some(r#"{"returnTo":"/x?y=1&z=é"}"#.into()),
             max_age: Some(600),
+            dpop_key: Some("dpop:ns:5.r".into()),
         }
     }
 
@@ -327,6 +332,7 @@ mod tests {
         assert_eq!(back.created_at_ms, 42);
         assert_eq!(back.app_state, p.app_state);
         assert_eq!(back.max_age, Some(600));
+        assert_eq!(back.dpop_key.as_deref(), Some("dpop:ns:5.r"));
     }
 
     #[test]

@@ -98,9 +98,11 @@ fn ecdsa(extra: (&str, &str)) -> Object {
     ])
 }
 
-/// The DPoP key stored under `id`, or a new non-extractable P-256 pair
-/// (stored): the promise of `{ key, jwk }`, the private key and the public JWK.
-pub fn dpop_key(id: &str) -> Result<Promise, Error> {
+/// The DPoP key stored under `id` — or, with `create` and none stored, a new
+/// non-extractable P-256 pair stored there (if another tab stored one under
+/// the same id first, that one: both end up with the same key) — as the
+/// promise of `{ key, jwk }`, the private key and the public JWK.
+pub fn dpop_key(id: &str, create: bool) -> Result<Promise, Error> {
     let subtle = subtle()?;
     let (s1, s2) = (subtle.clone(), subtle);
     let stored = idb::get(id)?;
@@ -110,14 +112,27 @@ pub fn dpop_key(id: &str) -> Result<Promise, Error> {
             return stored;
         }
         let usages = Array::of1(&"sign".into());
-        let Ok(made) = s1.generate_key_with_object(&ecdsa(("namedCurve", "P-256")), false, &usages)
-        else {
+        let made = match create {
+            true => s1.generate_key_with_object(&ecdsa(("namedCurve", "P-256")), false, &usages),
+            // A session's key that is gone: never replaced by another one.
+            false => Err(JsValue::NULL),
+        };
+        let Ok(made) = made else {
             return Promise::reject(&JsValue::NULL).into();
         };
-        // Stored before use; a key that cannot be kept is not used.
-        let keep = once(move |pair: JsValue| match idb::put(&id, &pair) {
-            Ok(put) => then_fn(&put, &once(move |_| pair)).into(),
-            Err(_) => Promise::reject(&JsValue::NULL).into(),
+        // Stored before use; a key that cannot be kept is not used. When
+        // another tab added one first, its key is read back and used.
+        let keep = once(move |pair: JsValue| {
+            let read_back = |id: &str| idb::get(id).map_or(Promise::reject(&JsValue::NULL), |p| p);
+            match idb::add(&id, &pair) {
+                Ok(added) => then_fn2(
+                    &added,
+                    &once(move |_| pair),
+                    &once(move |_| read_back(&id).into()),
+                )
+                .into(),
+                Err(_) => Promise::reject(&JsValue::NULL).into(),
+            }
         });
         then_fn(&made, &keep).into()
     });

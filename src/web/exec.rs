@@ -23,8 +23,10 @@ pub enum Pending {
     HttpPair(AbortSignal, AbortSignal),
     /// [`Effect::Verify`].
     Verify,
-    /// [`Effect::LoadDpopKey`].
-    DpopKey,
+    /// [`Effect::LoadDpopKey`] of this id.
+    DpopKey(String),
+    /// [`Effect::DpopKeyIds`].
+    KeyIds,
     /// [`Effect::Sign`].
     Sign,
     /// [`Effect::Lock`] of this name, for the operation whose liveness flag this is.
@@ -119,15 +121,24 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
             crypto::verify(&key, alg, input.as_bytes(), &signature),
             Pending::Verify,
         ),
-        Effect::LoadDpopKey(id) => later(crypto::dpop_key(&id), Pending::DpopKey),
-        Effect::DiscardDpopKey(id) => {
-            host.dpop_key.replace(None);
-            later(idb::delete(&id), Pending::Done(Error::DpopKeyUnavailable))
+        Effect::LoadDpopKey { id, create } => {
+            later(crypto::dpop_key(&id, create), Pending::DpopKey(id))
         }
-        Effect::Sign(input) => {
-            let key = super::host::copy(&host.dpop_key);
+        Effect::DpopKeyIds => later(idb::keys(), Pending::KeyIds),
+        Effect::DiscardDpopKeys(ids) => {
+            super::host::edit(&host.dpop_keys, |keys| {
+                keys.retain(|(id, _)| !ids.contains(id));
+            });
+            later(idb::delete(ids), Pending::Done(Error::DpopKeyUnavailable))
+        }
+        Effect::Sign { key, input } => {
+            let k = super::host::edit(&host.dpop_keys, |keys| {
+                keys.iter()
+                    .find(|(id, _)| *id == key)
+                    .map(|(_, k)| k.clone())
+            });
             later(
-                key.ok_or(Error::DpopKeyUnavailable)
+                k.ok_or(Error::DpopKeyUnavailable)
                     .and_then(|k| crypto::sign(&k, input.as_bytes())),
                 Pending::Sign,
             )
@@ -210,7 +221,8 @@ fn error_outcome(pending: &Pending, e: Error) -> Outcome {
         Pending::Http(_) => Outcome::Http(Err(e)),
         Pending::HttpPair(..) => Outcome::HttpPair(Err(e.clone()), Err(e)),
         Pending::Verify => Outcome::Verified(Err(e)),
-        Pending::DpopKey => Outcome::DpopKey(Err(e)),
+        Pending::DpopKey(_) => Outcome::DpopKey(Err(e)),
+        Pending::KeyIds => Outcome::Names(Vec::new()),
         Pending::Sign => Outcome::Signature(Err(e)),
         Pending::Lock(..) => Outcome::Locked { contended: false },
         Pending::Names(_) => Outcome::Names(Vec::new()),
@@ -245,7 +257,13 @@ pub fn settle(
             Outcome::HttpPair(http_outcome(a, &sa), http_outcome(b, &sb))
         }
         Pending::Verify => Outcome::Verified(crypto::verified(r)),
-        Pending::DpopKey => {
+        Pending::KeyIds => Outcome::Names(
+            r.ok()
+                .and_then(|v| v.dyn_into::<Array>().ok())
+                .map(|keys| keys.iter().filter_map(|k| k.as_string()).collect())
+                .unwrap_or_default(),
+        ),
+        Pending::DpopKey(id) => {
             Outcome::DpopKey(r.map_err(|_| Error::DpopKeyUnavailable).and_then(|pair| {
                 let key = get(&pair, "key")
                     .dyn_into::<web_sys::CryptoKey>()
@@ -256,7 +274,10 @@ pub fn settle(
                     x: coord("x")?,
                     y: coord("y")?,
                 };
-                host.dpop_key.replace(Some(key));
+                super::host::edit(&host.dpop_keys, |keys| {
+                    keys.retain(|(k, _)| *k != id);
+                    keys.push((id, key));
+                });
                 Ok(public)
             }))
         }

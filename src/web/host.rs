@@ -44,7 +44,7 @@ pub struct WebHost {
     pub(crate) spawn: Cell<Option<Spawn>>,
     watching: Cell<bool>,
     /// The DPoP private key (non-extractable), once loaded.
-    pub(crate) dpop_key: Cell<Option<web_sys::CryptoKey>>,
+    pub(crate) dpop_keys: Cell<Vec<(String, web_sys::CryptoKey)>>,
 }
 
 /// Runs `f` on the value in `cell` and puts it back.

@@ -83,16 +83,30 @@ pub fn get(key: &str) -> Result<Promise, Error> {
     run(IdbTransactionMode::Readonly, move |s| s.get(&key))
 }
 
-/// Stores `value` under `key`.
-pub fn put(key: &str, value: &JsValue) -> Result<Promise, Error> {
+/// Stores `value` under `key` unless something is stored there already
+/// (then the promise rejects).
+pub fn add(key: &str, value: &JsValue) -> Result<Promise, Error> {
     let (key, value) = (JsValue::from_str(key), value.clone());
     run(IdbTransactionMode::Readwrite, move |s| {
-        s.put_with_key(&value, &key)
+        s.add_with_key(&value, &key)
     })
 }
 
-/// Deletes `key`.
-pub fn delete(key: &str) -> Result<Promise, Error> {
-    let key = JsValue::from_str(key);
-    run(IdbTransactionMode::Readwrite, move |s| s.delete(&key))
+/// Every key stored.
+pub fn keys() -> Result<Promise, Error> {
+    run(IdbTransactionMode::Readonly, |s| s.get_all_keys())
+}
+
+/// Deletes `keys`, in one transaction.
+pub fn delete(keys: Vec<String>) -> Result<Promise, Error> {
+    run(IdbTransactionMode::Readwrite, move |s| {
+        let mut last = None;
+        for k in &keys {
+            last = Some(s.delete(&JsValue::from_str(k))?);
+        }
+        match last {
+            Some(r) => Ok(r),
+            None => s.count(),
+        }
+    })
 }

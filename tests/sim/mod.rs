@@ -19,7 +19,7 @@ use std::rc::Rc;
 use pkce_wasm::core::config::{CacheLocation, Config, Endpoints, LoginOptions, ParMode};
 use pkce_wasm::core::discovery::ProviderMetadata;
 use pkce_wasm::core::dpop::PublicJwk;
-use pkce_wasm::core::encoding::{b64url, parse_pairs};
+use pkce_wasm::core::encoding::{b64url, b64url_decode, parse_pairs};
 use pkce_wasm::core::flow::{
     AccessToken, AppResponse, Area, Callback, CallbackResult, ClientState, Create, Effect, Event,
     Fetch, Host, HttpRequest, HttpResponse, Login, Logout, Outcome, Step, UserInfo, Wake,
@@ -79,6 +79,10 @@ pub struct Provider {
     pub refresh_without_id_token: bool,
     /// Every secret that went by: codes, tokens, verifiers, states, nonces, proofs.
     pub secrets: Vec<String>,
+    /// grant -> the thumbprint of the DPoP key its tokens are bound to
+    pub grant_jkt: BTreeMap<u32, String>,
+    /// Refresh requests proven with another key than the grant's (refused).
+    pub wrong_key: u32,
 }
 
 fn json(status: u16, body: &str) -> Result<HttpResponse, Error> {
@@ -89,6 +93,21 @@ fn json(status: u16, body: &str) -> Result<HttpResponse, Error> {
         dpop_nonce: None,
         www_authenticate: None,
     })
+}
+
+/// The thumbprint of the key in a request's DPoP proof header.
+fn proof_jkt(req: &HttpRequest) -> Option<String> {
+    let header = req.dpop.as_deref()?.split('.').next()?;
+    let v = pkce_wasm::core::json::parse(&String::from_utf8(b64url_decode(header)?).ok()?)?;
+    let jwk = v.get("jwk")?;
+    let text = |k: &str| jwk.get(k)?.as_str().map(String::from);
+    Some(
+        PublicJwk {
+            x: text("x")?,
+            y: text("y")?,
+        }
+        .thumbprint(),
+    )
 }
 
 pub fn sign(input: &str) -> String {
@@ -267,6 +286,9 @@ impl Provider {
                 self.seq += 1;
                 let grant = self.seq;
                 self.grant_issuer.insert(grant, issuer);
+                if let Some(jkt) = proof_jkt(req) {
+                    self.grant_jkt.insert(grant, jkt);
+                }
                 self.code_grant
                     .insert(get("code").unwrap_or_default(), grant);
                 let body = self.tokens(grant, Some(&nonce), now_s);
@@ -276,6 +298,15 @@ impl Provider {
                 self.token_requests += 1;
                 let rt = get("refresh_token").unwrap_or_default();
                 self.presented.push(rt.clone());
+                let bound = |g: u32| self.grant_jkt.get(&g).cloned();
+                if let Some((grant, _)) = self.refresh_tokens.get(&rt).copied() {
+                    // DPoP-bound: the proof must come from the grant's key (RFC 9449 §5).
+                    if bound(grant).is_some() && bound(grant) != proof_jkt(req) {
+                        self.wrong_key += 1;
+                        self.invalid_grant_answers += 1;
+                        return json(400, r#"{"error":"invalid_grant"}"#);
+                    }
+                }
                 match self.refresh_tokens.get(&rt).copied() {
                     Some((grant, true)) if !self.revoked_grants.contains(&grant) => {
                         self.refresh_tokens.insert(rt, (grant, false));
@@ -320,7 +351,7 @@ pub struct TabData {
     pub notified: Vec<u32>,
     pub timer: Option<u64>,
     pub navigated: Vec<String>,
-    pub dpop_key: bool,
+
     pub closed: bool,
     /// Marker locks this page holds.
     pub marks: Vec<String>,
@@ -352,6 +383,10 @@ pub struct World {
     pub random: u64,
     /// The app's API answers with a redirect.
     pub api_redirects: bool,
+    /// IndexedDB (one per origin): DPoP keys by id.
+    pub idb: BTreeMap<String, PublicJwk>,
+    /// DPoP keys made so far.
+    pub keys_made: u32,
     /// The app's requests: (with our Authorization, redirects followed).
     pub app_requests: Vec<(bool, bool)>,
 }
@@ -851,20 +886,36 @@ impl Sim {
             Effect::Verify {
                 input, signature, ..
             } => Outcome::Verified(Ok(b64url(&signature) == sign(&input))),
-            Effect::LoadDpopKey(_) => {
-                self.world.borrow_mut().tabs[tab].dpop_key = true;
-                Outcome::DpopKey(Ok(PublicJwk {
-                    x: "x".into(),
-                    y: "y".into(),
-                }))
+            Effect::LoadDpopKey { id, create } => {
+                let mut w = self.world.borrow_mut();
+                w.keys_made += u32::from(create && !w.idb.contains_key(&id));
+                let n = w.keys_made;
+                match (w.idb.get(&id).cloned(), create) {
+                    (Some(k), _) => Outcome::DpopKey(Ok(k)),
+                    (None, true) => {
+                        let k = PublicJwk {
+                            x: format!("x{n}"),
+                            y: format!("y{n}"),
+                        };
+                        w.idb.insert(id, k.clone());
+                        Outcome::DpopKey(Ok(k))
+                    }
+                    (None, false) => Outcome::DpopKey(Err(Error::DpopKeyUnavailable)),
+                }
             }
-            Effect::DiscardDpopKey(_) => {
-                self.world.borrow_mut().tabs[tab].dpop_key = false;
+            // IndexedDB lists keys in order (a BTreeMap's too).
+            Effect::DpopKeyIds => Outcome::Names(self.world.borrow().idb.keys().cloned().collect()),
+            Effect::DiscardDpopKeys(ids) => {
+                let mut w = self.world.borrow_mut();
+                for id in ids {
+                    w.idb.remove(&id);
+                }
                 Outcome::Done(Ok(()))
             }
-            Effect::Sign(input) => {
-                Outcome::Signature(Ok(Sha256::digest(input.as_bytes()).to_vec()))
-            }
+            Effect::Sign { key, input } => match self.world.borrow().idb.contains_key(&key) {
+                true => Outcome::Signature(Ok(Sha256::digest(input.as_bytes()).to_vec())),
+                false => Outcome::Signature(Err(Error::DpopKeyUnavailable)),
+            },
             Effect::Lock(name) => {
                 self.world.borrow_mut().locks.held.insert(name, (tab, r.id));
                 Outcome::Locked {

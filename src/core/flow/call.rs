@@ -12,10 +12,13 @@ use crate::core::token::oauth_error_code;
 use crate::core::url::origin;
 
 /// A DPoP proof for one request: the key loaded first if needed, then signed.
+/// The key is the session's, unless the request names one (a login's, before
+/// it has a session).
 pub(crate) struct Proof {
     htm: String,
     url: String,
     access_token: Option<String>,
+    key: Option<String>,
     input: Option<String>,
 }
 
@@ -25,6 +28,7 @@ impl core::fmt::Debug for Proof {
             .field("htm", &self.htm)
             .field("url", &self.url)
             .field("access_token", &redact(&self.access_token))
+            .field("key", &self.key)
             .field("input", &redact(&self.input))
             .finish()
     }
@@ -36,6 +40,7 @@ impl Proof {
             htm: String::from(htm),
             url: String::from(url),
             access_token: access_token.map(String::from),
+            key: None,
             input: None,
         }
     }
@@ -47,9 +52,17 @@ impl Proof {
         host: &dyn Host,
         input: Outcome,
     ) -> Step<String> {
+        let key = match &self.key {
+            Some(k) => k.clone(),
+            None => {
+                let k = st.session_dpop_key();
+                self.key = Some(k.clone());
+                k
+            }
+        };
         match input {
             Outcome::Start => {}
-            Outcome::DpopKey(Ok(jwk)) => st.dpop_jwk = Some(jwk),
+            Outcome::DpopKey(Ok(jwk)) => st.dpop_key = Some((key.clone(), jwk)),
             Outcome::DpopKey(Err(e)) | Outcome::Signature(Err(e)) => return Step::Done(Err(e)),
             Outcome::Signature(Ok(sig)) => {
                 return match self.input.take() {
@@ -59,8 +72,11 @@ impl Proof {
             }
             _ => return unexpected(),
         }
-        let Some(jwk) = &st.dpop_jwk else {
-            return Step::Effect(Effect::LoadDpopKey(st.dpop_key_id()));
+        let Some((_, jwk)) = st.dpop_key.as_ref().filter(|(id, _)| *id == key) else {
+            return Step::Effect(Effect::LoadDpopKey {
+                id: key,
+                create: false,
+            });
         };
         let jti = match random_token(host) {
             Ok(j) => j,
@@ -79,7 +95,10 @@ impl Proof {
             },
         );
         self.input = Some(signing_input.clone());
-        Step::Effect(Effect::Sign(signing_input))
+        Step::Effect(Effect::Sign {
+            key,
+            input: signing_input,
+        })
     }
 }
 
@@ -101,6 +120,7 @@ pub struct Call {
     companion: Option<HttpRequest>,
     /// The companion's answer, once it came.
     pub companion_answer: Option<Result<HttpResponse, Error>>,
+    dpop_key: Option<String>,
     attempt: u8,
     state: State,
 }
@@ -114,6 +134,7 @@ impl core::fmt::Debug for Call {
             .field("access_token", &redact(&self.access_token))
             .field("companion", &self.companion)
             .field("companion_answer", &self.companion_answer)
+            .field("dpop_key", &self.dpop_key)
             .field("attempt", &self.attempt)
             .field("state", &self.state)
             .finish()
@@ -135,9 +156,16 @@ impl Call {
             access_token: access_token.map(String::from),
             companion: None,
             companion_answer: None,
+            dpop_key: None,
             attempt: 0,
             state: State::Start,
         }
+    }
+
+    /// Proves the request with this DPoP key rather than the session's.
+    pub fn with_dpop_key(mut self, key: Option<String>) -> Self {
+        self.dpop_key = key;
+        self
     }
 
     /// Sends `other` concurrently with the first attempt.
@@ -223,7 +251,8 @@ impl Call {
         input: Outcome,
     ) -> Step<HttpResponse> {
         if let State::Start = self.state {
-            let p = Proof::new(self.method, &self.url, self.access_token.as_deref());
+            let mut p = Proof::new(self.method, &self.url, self.access_token.as_deref());
+            p.key.clone_from(&self.dpop_key);
             self.state = State::Proving(p);
         }
         let State::Proving(p) = &mut self.state else {

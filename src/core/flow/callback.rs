@@ -53,6 +53,7 @@ struct Pending {
     max_age: Option<u64>,
     app_state: Option<String>,
     epoch: u64,
+    dpop_key: Option<String>,
 }
 
 impl core::fmt::Debug for Pending {
@@ -89,6 +90,7 @@ fn encode(p: &Pending) -> String {
         ("id", t.id_token.as_ref().map(|r| r.secret())),
         ("n", p.nonce.as_deref()),
         ("as", p.app_state.as_deref()),
+        ("k", p.dpop_key.as_deref()),
     ] {
         if let Some(v) = v {
             f.pair(k, v);
@@ -123,6 +125,7 @@ fn decode(text: &str) -> Option<Pending> {
         max_age: num("ma").map_or(Some(None), |n| n.map(Some))?,
         app_state: get("as"),
         epoch: num("e")??,
+        dpop_key: get("k"),
     })
 }
 
@@ -134,6 +137,7 @@ enum State {
     Locking(Pending, Option<IdTokenClaims>),
     Settling(Settle, Pending, Option<IdTokenClaims>),
     Marking(Option<CallbackResult>),
+    Discarding(Option<CallbackResult>),
     Revoking(Call),
 }
 
@@ -142,6 +146,8 @@ pub struct Callback {
     url: String,
     keep_url: bool,
     locked: bool,
+    /// The DPoP key of the session this login replaced, to let go.
+    replaced_key: Option<String>,
     state: State,
 }
 
@@ -164,6 +170,7 @@ impl Callback {
             url: String::from(url),
             keep_url: false,
             locked: false,
+            replaced_key: None,
             state: State::Start,
         }
     }
@@ -279,6 +286,10 @@ impl Callback {
                 }
             },
             State::Marking(r) => {
+                let r = r.take();
+                return self.discard_replaced(st, host, r);
+            }
+            State::Discarding(r) => {
                 let r = r.take().ok_or_else(out_of_order);
                 return self.finish(st, host, r);
             }
@@ -356,8 +367,12 @@ impl Callback {
             max_age: p.max_age,
             app_state: p.app_state,
             epoch: st.record(host).epoch,
+            dpop_key: p.dpop_key,
         };
-        let call = Call::new("POST", &req.url, Some(req.body), None).with_companion(companion);
+        // The exchange is proven with the key the login bound the code to.
+        let call = Call::new("POST", &req.url, Some(req.body), None)
+            .with_companion(companion)
+            .with_dpop_key(pending.dpop_key.clone());
         Ok(State::Exchanging(call, pending))
     }
 
@@ -379,7 +394,8 @@ impl Callback {
                 (&st.meta.revocation_endpoint, &p.tokens.refresh_token)
             {
                 let r = revocation_request(endpoint, &st.config.client_id, rt);
-                let mut call = Call::new("POST", &r.url, Some(r.body), None);
+                let mut call =
+                    Call::new("POST", &r.url, Some(r.body), None).with_dpop_key(p.dpop_key.clone());
                 let first = call.resume(st, host, Outcome::Start);
                 self.state = State::Revoking(call);
                 return match first {
@@ -389,9 +405,16 @@ impl Callback {
             }
             return self.finish(st, host, Err(Error::LoginRequired));
         }
+        // A new login replaces the session this tab had (or, with
+        // localStorage, every tab): its DPoP key is let go once this one is stored.
+        if let (Some(old), Some(_)) = (st.record(host).session, &p.dpop_key) {
+            let key = st.dpop_key_of(Some(&old));
+            self.replaced_key = (Some(&key) != p.dpop_key.as_ref()).then_some(key);
+        }
         let session = Session {
             tokens: p.tokens.clone(),
             claims: claims.clone(),
+            dpop_key: p.dpop_key.clone(),
         };
         let written = st.save(host, Some(session), p.epoch);
         let result = CallbackResult {
@@ -404,7 +427,20 @@ impl Callback {
             self.state = State::Marking(Some(result));
             return Step::Effect(mark);
         }
-        self.finish(st, host, Ok(result))
+        self.discard_replaced(st, host, Some(result))
+    }
+
+    fn discard_replaced(
+        &mut self,
+        st: &ClientState,
+        host: &dyn Host,
+        r: Option<CallbackResult>,
+    ) -> Step<CallbackResult> {
+        if let (Some(key), Some(_)) = (self.replaced_key.take(), &r) {
+            self.state = State::Discarding(r);
+            return Step::Effect(Effect::DiscardDpopKeys(vec![key]));
+        }
+        self.finish(st, host, r.ok_or_else(out_of_order))
     }
 }
 
@@ -428,11 +464,13 @@ mod tests {
             max_age: None,
             app_state: Some(r#"{"a":"&="}"#.into()),
             epoch: 3,
+            dpop_key: Some("dpop:ns:1.k".into()),
         };
         let back = decode(&encode(&p)).unwrap();
         assert_eq!(back.tokens, p.tokens);
         assert_eq!(back.app_state, p.app_state);
         assert_eq!((back.epoch, back.max_age, back.nonce), (3, None, p.nonce));
+        assert_eq!(back.dpop_key.as_deref(), Some("dpop:ns:1.k"));
         assert!(decode("v=1&sh=x").is_none());
         assert!(decode("v=1&sh=x&at=a&tt=b&e=x").is_none());
     }

@@ -160,7 +160,7 @@ fn build(
         mem: None,
         unsynced: false,
         refresh: RefreshShare::default(),
-        dpop_jwk: None,
+        dpop_key: None,
         nonces: Vec::new(),
     };
     // This tab's copy of the record starts from storage (and remembers its epoch).

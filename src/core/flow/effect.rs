@@ -111,13 +111,26 @@ pub enum Effect {
         /// The signature.
         signature: Vec<u8>,
     },
-    /// Load the DPoP key stored under this id in IndexedDB, or make a
-    /// non-extractable one and store it there → [`Outcome::DpopKey`].
-    LoadDpopKey(String),
-    /// Forget the DPoP key stored under this id → [`Outcome::Done`].
-    DiscardDpopKey(String),
-    /// Sign with the DPoP key (ES256) → [`Outcome::Signature`].
-    Sign(String),
+    /// Load the DPoP key stored under `id` in IndexedDB; with `create`, when
+    /// there is none, make a non-extractable one and store it there unless
+    /// another tab stored one first (then that one) → [`Outcome::DpopKey`].
+    LoadDpopKey {
+        /// The key's id.
+        id: String,
+        /// Make it when it is missing (a new login); else missing is `dpop_key_unavailable`.
+        create: bool,
+    },
+    /// The ids of the DPoP keys stored, in IndexedDB's order → [`Outcome::Names`].
+    DpopKeyIds,
+    /// Forget the DPoP keys stored under these ids → [`Outcome::Done`].
+    DiscardDpopKeys(Vec<String>),
+    /// Sign `input` with the DPoP key `key` (ES256, loaded before) → [`Outcome::Signature`].
+    Sign {
+        /// The key's id.
+        key: String,
+        /// The proof's signing input.
+        input: String,
+    },
     /// Acquire the exclusive cross-tab lock `name` → [`Outcome::Locked`]; held until [`Host::unlock`](super::Host::unlock).
     Lock(String),
     /// The names of the cross-tab locks held now that start with this prefix → [`Outcome::Names`].
@@ -147,9 +160,18 @@ impl core::fmt::Debug for Effect {
                 .field("input", &Redacted)
                 .field("signature", &Redacted)
                 .finish(),
-            Effect::LoadDpopKey(id) => f.debug_tuple("LoadDpopKey").field(id).finish(),
-            Effect::DiscardDpopKey(id) => f.debug_tuple("DiscardDpopKey").field(id).finish(),
-            Effect::Sign(_) => f.debug_tuple("Sign").field(&Redacted).finish(),
+            Effect::LoadDpopKey { id, create } => f
+                .debug_struct("LoadDpopKey")
+                .field("id", id)
+                .field("create", create)
+                .finish(),
+            Effect::DpopKeyIds => f.write_str("DpopKeyIds"),
+            Effect::DiscardDpopKeys(ids) => f.debug_tuple("DiscardDpopKeys").field(ids).finish(),
+            Effect::Sign { key, .. } => f
+                .debug_struct("Sign")
+                .field("key", key)
+                .field("input", &Redacted)
+                .finish(),
             Effect::Lock(n) => f.debug_tuple("Lock").field(n).finish(),
             Effect::QueryLocks(p) => f.debug_tuple("QueryLocks").field(p).finish(),
             Effect::Mark(n, ms) => f.debug_tuple("Mark").field(n).field(ms).finish(),

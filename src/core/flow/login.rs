@@ -1,6 +1,9 @@
 //! Starting a login: fresh verifier, state and nonce; the transaction stored
 //! in sessionStorage (read back before anything leaves the page); PAR when
-//! the provider offers or requires it; `dpop_jkt` with DPoP.
+//! the provider offers or requires it; with DPoP, a new key for this login
+//! (`dpop_jkt`), the transaction naming it, and keys beyond the newest
+//! [`KEPT_DPOP_KEYS`] of this client let go (sessions whose tab closed
+//! without a logout leave theirs behind).
 
 use super::{unexpected, Area, AreaStore, ClientState, Effect, Host, HttpRequest, Outcome, Step};
 use crate::core::authorize::{
@@ -15,10 +18,16 @@ use crate::core::transaction::Transactions;
 const PAR_MISSING: &str =
     "pushedAuthorizationRequests is true but the provider has no pushed_authorization_request_endpoint";
 
+/// How many DPoP keys of one client are kept (the newest; the current
+/// session's always): one per live session, in as many tabs.
+pub const KEPT_DPOP_KEYS: usize = 32;
+
 #[derive(Debug)]
 enum State {
     Start,
     Key,
+    Keys,
+    Pruned,
     Pushed(PendingAuthorization, u64),
 }
 
@@ -27,7 +36,22 @@ enum State {
 pub struct Login {
     options: LoginOptions,
     navigate: bool,
+    /// This login's DPoP key (its id), with DPoP.
+    key: Option<String>,
     state: State,
+}
+
+/// Of `ids` (every key stored, oldest first: IndexedDB lists keys in order,
+/// and ours sort by their creation time), this client's to let go: all but
+/// the newest [`KEPT_DPOP_KEYS`], never one in `keep`.
+fn stale_keys(prefix: &str, ids: Vec<String>, keep: &[&str]) -> Vec<String> {
+    let (pinned, mut old): (Vec<String>, Vec<String>) = ids
+        .into_iter()
+        .filter(|id| id.starts_with(prefix))
+        .partition(|id| keep.contains(&id.as_str()));
+    let room = KEPT_DPOP_KEYS.saturating_sub(pinned.len());
+    old.truncate(old.len().saturating_sub(room));
+    old
 }
 
 impl Login {
@@ -36,6 +60,7 @@ impl Login {
         Login {
             options,
             navigate,
+            key: None,
             state: State::Start,
         }
     }
@@ -58,15 +83,36 @@ impl Login {
     ) -> Step<String> {
         match (&self.state, input) {
             (State::Start, Outcome::Start) => {
-                if cfg!(feature = "dpop") && st.config.dpop && st.dpop_jwk.is_none() {
+                if cfg!(feature = "dpop") && st.config.dpop {
+                    let id = match st.new_dpop_key_id(host) {
+                        Ok(id) => id,
+                        Err(e) => return Step::Done(Err(e)),
+                    };
+                    self.key = Some(id.clone());
                     self.state = State::Key;
-                    return Step::Effect(Effect::LoadDpopKey(st.dpop_key_id()));
+                    return Step::Effect(Effect::LoadDpopKey { id, create: true });
                 }
             }
-            (State::Key, Outcome::DpopKey(r)) => match r {
-                Ok(jwk) => st.dpop_jwk = Some(jwk),
-                Err(e) => return Step::Done(Err(e)),
+            (State::Key, Outcome::DpopKey(r)) => match (r, self.key.clone()) {
+                (Ok(jwk), Some(id)) => {
+                    st.dpop_key = Some((id, jwk));
+                    self.state = State::Keys;
+                    return Step::Effect(Effect::DpopKeyIds);
+                }
+                (Err(e), _) => return Step::Done(Err(e)),
+                (Ok(_), None) => return unexpected(),
             },
+            (State::Keys, Outcome::Names(ids)) => {
+                let session = st.session_dpop_key();
+                let new = self.key.clone().unwrap_or_default();
+                let stale = stale_keys(&st.dpop_key_prefix(), ids, &[&new, &session]);
+                if !stale.is_empty() {
+                    self.state = State::Pruned;
+                    return Step::Effect(Effect::DiscardDpopKeys(stale));
+                }
+            }
+            // A key that could not be let go is only space.
+            (State::Pruned, Outcome::Done(_)) => {}
             (State::Pushed(..), Outcome::Http(r)) => {
                 let State::Pushed(pending, sent_at) =
                     core::mem::replace(&mut self.state, State::Start)
@@ -155,10 +201,10 @@ impl Login {
             (_, Some(endpoint)) => Some(endpoint),
         };
         let jkt = st
-            .dpop_jwk
+            .dpop_key
             .as_ref()
-            .filter(|_| st.config.dpop)
-            .map(|k| k.thumbprint());
+            .filter(|(id, _)| st.config.dpop && Some(id) == self.key.as_ref())
+            .map(|(_, k)| k.thumbprint());
         let request = AuthorizeRequest {
             authorization_endpoint: &meta.authorization_endpoint,
             client_id: &st.config.client_id,
@@ -172,11 +218,13 @@ impl Login {
         let app_state = self.options.app_state.take();
         let txs = self.transactions(st, host);
         let Some(endpoint) = par_endpoint else {
-            let (url, pending) = authorize(&request, &e, verifier, now, app_state)?;
+            let (url, mut pending) = authorize(&request, &e, verifier, now, app_state)?;
+            pending.dpop_key.clone_from(&self.key);
             txs.begin(&pending, now)?;
             return Ok(Ok(url));
         };
-        let (params, pending) = authorize_params(&request, &e, verifier, now, app_state)?;
+        let (params, mut pending) = authorize_params(&request, &e, verifier, now, app_state)?;
+        pending.dpop_key.clone_from(&self.key);
         // Storage is checked before the network, and the record dropped if PAR fails.
         txs.begin(&pending, now)?;
         let post = par_request(endpoint, &params);

@@ -54,10 +54,13 @@ impl Logout {
         }
     }
 
-    fn revoke(st: &ClientState, rt: Option<&crate::core::secret::RefreshToken>) -> Option<Call> {
-        let (endpoint, rt) = (st.meta.revocation_endpoint.as_ref()?, rt?);
+    /// Revokes `session`'s refresh token, proven (with DPoP) by its own key.
+    fn revoke(st: &ClientState, session: Option<&Session>) -> Option<Call> {
+        let rt = session?.tokens.refresh_token.as_ref()?;
+        let endpoint = st.meta.revocation_endpoint.as_ref()?;
         let r = revocation_request(endpoint, &st.config.client_id, rt);
-        Some(Call::new("POST", &r.url, Some(r.body), None))
+        let key = st.dpop_key_of(session);
+        Some(Call::new("POST", &r.url, Some(r.body), None).with_dpop_key(Some(key)))
     }
 
     fn report(host: &dyn Host, r: Result<super::HttpResponse, Error>) {
@@ -103,11 +106,7 @@ impl Logout {
                     State::Marked
                 }
                 (State::Marked, Outcome::Start | Outcome::Done(_)) => {
-                    let rt = self
-                        .session
-                        .as_ref()
-                        .and_then(|s| s.tokens.refresh_token.as_ref());
-                    match Self::revoke(st, rt) {
+                    match Self::revoke(st, self.session.as_ref()) {
                         Some(call) => State::Revoking(call),
                         None => State::Discarding,
                     }
@@ -119,11 +118,15 @@ impl Logout {
                         State::Discarding
                     }
                 },
-                (State::Discarding, Outcome::Start) if cfg!(feature = "dpop") && st.config.dpop => {
-                    // A fresh key for the next session.
-                    st.dpop_jwk = None;
+                (State::Discarding, Outcome::Start)
+                    if cfg!(feature = "dpop") && st.config.dpop && self.session.is_some() =>
+                {
+                    // The next login makes its own key.
+                    st.dpop_key = None;
                     self.state = State::Discarding;
-                    return Step::Effect(Effect::DiscardDpopKey(st.dpop_key_id()));
+                    // This session's key only: other tabs' sessions keep theirs.
+                    let key = st.dpop_key_of(self.session.as_ref());
+                    return Step::Effect(Effect::DiscardDpopKeys(vec![key]));
                 }
                 (State::Discarding, Outcome::Start | Outcome::Done(_)) => {
                     host.emit(Event::LoggedOut);
@@ -150,8 +153,7 @@ impl Logout {
                         .and_then(decode_record)
                         .filter(|r| r.epoch < self.epoch)
                         .and_then(|r| r.session);
-                    let rt = stale.as_ref().and_then(|s| s.tokens.refresh_token.as_ref());
-                    let revoke = Self::revoke(st, rt);
+                    let revoke = Self::revoke(st, stale.as_ref());
                     // The tombstone again, under the lock and above every write
                     // storage shows now: the first one was written without the
                     // lock, and a later write may have arrived over it (or will).

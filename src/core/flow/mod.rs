@@ -39,6 +39,7 @@ pub use wake::Wake;
 use super::config::Config;
 use super::discovery::ProviderMetadata;
 use super::dpop::PublicJwk;
+use super::encoding::{b64url, push_u64};
 use super::error::Error;
 use super::id_token::Alg;
 use super::session::{Record, Session};
@@ -197,8 +198,8 @@ pub struct ClientState {
     pub unsynced: bool,
     /// The refresh shared by concurrent calls.
     pub refresh: RefreshShare,
-    /// The DPoP key's public half, once loaded.
-    pub dpop_jwk: Option<PublicJwk>,
+    /// The DPoP key last loaded: its id and public half.
+    pub dpop_key: Option<(String, PublicJwk)>,
     /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.
     pub nonces: Vec<(String, String)>,
 }
@@ -231,11 +232,41 @@ impl ClientState {
         Some(Effect::Mark(name, MARK_MS))
     }
 
-    /// Where this client's DPoP key is kept (IndexedDB), by issuer and client.
-    pub fn dpop_key_id(&self) -> String {
+    /// The prefix of this client's DPoP key ids in IndexedDB (by issuer and client).
+    pub fn dpop_key_prefix(&self) -> String {
         let mut id = String::from("dpop:");
         id.push_str(&self.ns);
+        id.push(':');
         id
+    }
+
+    /// A new DPoP key id for a login: `dpop:<ns>:<created, base 10>.<random>`.
+    /// Each login binds its tokens to its own key, so a logout (which
+    /// discards that session's key) and a new login in one tab never touch
+    /// another tab's session.
+    pub fn new_dpop_key_id(&self, host: &dyn Host) -> Result<String, Error> {
+        let mut id = self.dpop_key_prefix();
+        push_u64(&mut id, host.now_ms());
+        id.push('.');
+        let mut r = [0u8; 9];
+        host.random(&mut r)?;
+        id.push_str(&b64url(&r));
+        Ok(id)
+    }
+
+    /// The key the current session's tokens are bound to: its own, or (a
+    /// session stored before keys were per login) the client's old single key.
+    pub fn session_dpop_key(&self) -> String {
+        self.dpop_key_of(self.mem.as_ref().and_then(|r| r.session.as_ref()))
+    }
+
+    /// The key `session`'s tokens are bound to (see [`Self::session_dpop_key`]).
+    pub fn dpop_key_of(&self, session: Option<&Session>) -> String {
+        session.and_then(|s| s.dpop_key.clone()).unwrap_or_else(|| {
+            let mut id = String::from("dpop:");
+            id.push_str(&self.ns);
+            id
+        })
     }
 
     /// The `DPoP-Nonce` last seen from `origin`.

@@ -225,7 +225,8 @@ impl AccessToken {
             return self.finish(st, host, Err(Error::LoginRequired));
         };
         let req = refresh_request(&st.meta.token_endpoint, &st.config.client_id, &rt);
-        let mut call = Call::new("POST", &req.url, Some(req.body), None);
+        let key = st.dpop_key_of(Some(&s));
+        let mut call = Call::new("POST", &req.url, Some(req.body), None).with_dpop_key(Some(key));
         match call.resume(st, host, Outcome::Start) {
             Step::Effect(e) => {
                 self.state = State::Calling { call, old: s };
@@ -331,7 +332,8 @@ impl AccessToken {
         rt: RefreshToken,
     ) -> Option<Step<Session>> {
         if st.record(host).epoch != self.epoch() {
-            return Some(self.revoke(st, host, rt));
+            let key = st.dpop_key_of(Some(old));
+            return Some(self.revoke(st, host, rt, key));
         }
         if old.tokens.refresh_token.as_ref() != Some(&rt) {
             let mut kept = old.clone();
@@ -341,12 +343,19 @@ impl AccessToken {
         None
     }
 
-    fn revoke(&mut self, st: &mut ClientState, host: &dyn Host, rt: RefreshToken) -> Step<Session> {
+    /// Revokes `rt` (a logout came first), proven by the session's key `key`.
+    fn revoke(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        rt: RefreshToken,
+        key: String,
+    ) -> Step<Session> {
         let Some(endpoint) = st.meta.revocation_endpoint.clone() else {
             return self.finish(st, host, Err(Error::LoginRequired));
         };
         let r = revocation_request(&endpoint, &st.config.client_id, &rt);
-        let mut call = Call::new("POST", &r.url, Some(r.body), None);
+        let mut call = Call::new("POST", &r.url, Some(r.body), None).with_dpop_key(Some(key));
         match call.resume(st, host, Outcome::Start) {
             Step::Effect(e) => {
                 self.state = State::Revoking(call);
@@ -370,14 +379,16 @@ impl AccessToken {
             }
         }
         if st.record(host).epoch != self.epoch() {
+            let key = st.dpop_key_of(Some(&old));
             return match new.refresh_token.or(old.tokens.refresh_token) {
-                Some(rt) => self.revoke(st, host, rt),
+                Some(rt) => self.revoke(st, host, rt, key),
                 None => self.finish(st, host, Err(Error::LoginRequired)),
             };
         }
         let session = Session {
             tokens: old.tokens.refreshed(new),
             claims: claims.or(old.claims),
+            dpop_key: old.dpop_key,
         };
         self.save(st, host, Some(session.clone()));
         host.emit(Event::TokensRefreshed);

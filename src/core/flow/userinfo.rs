@@ -45,8 +45,10 @@ impl UserInfo {
                 Step::Effect(e) => return Step::Effect(e),
                 Step::Done(Err(e)) => return Step::Done(Err(e)),
                 Step::Done(Ok(s)) => {
+                    let key = st.dpop_key_of(Some(&s));
                     let mut call =
-                        Call::new("GET", &endpoint, None, Some(s.tokens.access_token.secret()));
+                        Call::new("GET", &endpoint, None, Some(s.tokens.access_token.secret()))
+                            .with_dpop_key(Some(key));
                     let first = call.resume(st, host, Outcome::Start);
                     self.state = State::Calling(Box::new(call), s.claims.map(|c| c.sub));
                     match first {
