@@ -120,6 +120,9 @@ export async function startProvider({
   });
   provider.proxy = false;
   const faults = { callback: null, tokenResponse: null, discovery: null, respond: null, par: null };
+  // Test-only: told every successful token answer as sent (after faults), so a
+  // test can know the tokens without reading bodies back out of DevTools.
+  const tokenListeners = new Set();
   // Test hooks first (a path only the test server has), then strip the dev
   // interaction pages' web-font @imports: this machine has no internet and the
   // page would wait on them.
@@ -134,6 +137,10 @@ export async function startProvider({
     await next();
     if (faults.tokenResponse && ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200) {
       ctx.body = await faults.tokenResponse(ctx.body);
+    }
+    if (tokenListeners.size && ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200) {
+      const answer = typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body);
+      for (const listener of tokenListeners) listener(answer);
     }
     if (faults.par && ctx.method === 'POST' && ctx.path === '/request' && ctx.status === 201) {
       ctx.body = faults.par(ctx.body);
@@ -171,6 +178,7 @@ export async function startProvider({
     provider,
     server,
     faults,
+    tokenListeners,
     close: () => close(server),
   };
 }

@@ -46,11 +46,14 @@ async function login(page, opts = {}) {
 /** The refresh tokens the provider issued to the page, in order. */
 function issuedRefreshTokens(page) {
   const issued = [];
-  page.on('response', async (r) => {
-    if (r.url() === demo.meta.token_endpoint && r.request().method() === 'POST') {
-      const body = await r.json().catch(() => ({}));
-      if (body.refresh_token) issued.push(body.refresh_token);
-    }
+  // Recorded where the provider answers: DevTools may not hold a body the
+  // page read as a stream.
+  demo.idp.tokenListeners.add((answer) => {
+    let body = {};
+    try {
+      body = JSON.parse(answer);
+    } catch {}
+    if (body.refresh_token) issued.push(body.refresh_token);
   });
   return issued;
 }

@@ -58,11 +58,14 @@ function watchTokens(page, d) {
   page.on('request', (r) => {
     if (r.url() === d.meta.token_endpoint && r.method() === 'POST') sent.push(new URLSearchParams(r.postData()));
   });
-  page.on('response', async (r) => {
-    if (r.url() === d.meta.token_endpoint && r.request().method() === 'POST') {
-      const body = await r.json().catch(() => ({}));
-      if (body.refresh_token) issued.push(body.refresh_token);
-    }
+  // Recorded where the provider answers: DevTools may not hold a body the
+  // page read as a stream.
+  d.idp.tokenListeners.add((answer) => {
+    let body = {};
+    try {
+      body = JSON.parse(answer);
+    } catch {}
+    if (body.refresh_token) issued.push(body.refresh_token);
   });
   return { issued, sent };
 }
