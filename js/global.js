@@ -8,6 +8,11 @@ const wasmUrl = new URL('pkce_wasm_bg.wasm', here || location.href);
 
 /** Same API as the ESM entry; `init()` without an argument loads the wasm next to this script. */
 export const init = (moduleOrPath) => sdk.init(moduleOrPath === undefined ? wasmUrl : moduleOrPath);
+// Loading starts now, from next to this script, unless the page opted out
+// (data-init="manual" on this script tag, or the meta tag the ESM entry reads).
+const manual =
+  document.currentScript?.dataset.init === 'manual' || document.querySelector('meta[name="pkce-wasm-init"][content="manual"]');
+if (!manual) init().catch(() => {});
 export const createClient = async (options) => {
   await init();
   return sdk.createClient(options);

@@ -209,8 +209,11 @@ export class Client {
 }
 
 /**
- * Loads the WebAssembly module once (memoised). Called by `createClient`; call
- * it yourself to start early or to load the module from elsewhere (CDN, strict CSP).
+ * Loads the WebAssembly module once (memoised). In a page, importing the
+ * package starts it with the default URL one microtask later; call
+ * `init(url)` before your module's first `await` (or opt out with
+ * `<meta name="pkce-wasm-init" content="manual">`) to load it from elsewhere
+ * (CDN, strict CSP). `createClient` calls it for you.
  */
 export function init(moduleOrPath?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
 

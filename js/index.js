@@ -24,12 +24,25 @@ const typed = (e) => {
 
 let loading;
 
+// The module starts loading when this file is imported, in a page: one
+// microtask later, so that an `init(url)` made in the importing module's
+// synchronous part (before its first `await`) replaces the default URL and no
+// request is wasted. Opt out with <meta name="pkce-wasm-init" content="manual">
+// (or data-init="manual" on the script tag of the global build). Never in Node
+// or a worker: importing there has no side effect. A failure here is not
+// reported; the createClient that follows retries and reports it.
+let auto =
+  typeof document === 'object' &&
+  !document.querySelector('meta[name="pkce-wasm-init"][content="manual"]') &&
+  document.currentScript?.dataset.init !== 'manual';
+
 /**
  * Loads the wasm module once. Called for you by createClient; call it yourself
  * to start loading early, or to load the module from elsewhere (a URL, a
  * Response, bytes or a WebAssembly.Module), e.g. for a CDN or a strict CSP.
  */
 export function init(moduleOrPath) {
+  auto = false;
   loading ??= initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then(
     () => undefined,
     (e) => {
@@ -39,6 +52,8 @@ export function init(moduleOrPath) {
   );
   return loading;
 }
+
+queueMicrotask(() => auto && init().catch(() => {}));
 
 /**
  * The await loop: `start()` makes an operation; each `next()` returns a

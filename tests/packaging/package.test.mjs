@@ -45,6 +45,8 @@ before(async () => {
       '/vite/': viteDist,
       '/sdk/': path.join(unpacked, 'dist'),
       '/global/': path.join(here, 'global'),
+      '/early/': path.join(here, 'early'),
+      '/other/': path.join(unpacked, 'dist'),
     },
     extraRedirectPaths: ['/vite/', '/global/'],
   });
@@ -127,4 +129,64 @@ test('script tag: the global build finds its wasm next to itself and logs in', a
     assert.ok(wasmRequests.length > 0 && wasmRequests.every((u) => u === `${demo.origin}/sdk/pkce_wasm_bg.wasm`), wasmRequests.join());
   });
   await page.context().close();
+});
+
+/** Opens one of the early/ pages, waits for its client, and returns the wasm requests and console errors. */
+async function earlyPage(name) {
+  const page = await newPage(browser);
+  const wasm = [];
+  const errors = [];
+  page.on('request', (r) => r.url().endsWith('.wasm') && wasm.push(new URL(r.url()).pathname));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('requestfailed', (r) => errors.push(`failed: ${r.url()}`));
+  page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()}: ${r.url()}`));
+  await page.goto(`${demo.origin}/early/${name}.html`);
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'ready');
+  return { page, wasm, errors };
+}
+
+test('start-up: importing the ESM entry starts the wasm download and compile, before the app makes a client', async () => {
+  const { page, wasm, errors } = await earlyPage('auto');
+  await withDiagnostics(page, 'early-auto', async () => {
+    const { createCalledAt, entry } = await page.evaluate(() => ({
+      createCalledAt: window.createCalledAt,
+      entry: performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm')),
+    }));
+    assert.deepEqual(wasm, ['/sdk/pkce_wasm_bg.wasm'], 'one request, for the default URL');
+    assert.ok(entry.responseEnd < createCalledAt, `the wasm was loaded (at ${entry.responseEnd} ms) before createClient was called (${createCalledAt} ms)`);
+    assert.deepEqual(errors, []);
+  });
+  await page.context().close();
+});
+
+test('start-up: init(url) in the importing module before its first await replaces the default URL — no wasted request, no 404', async () => {
+  const { page, wasm, errors } = await earlyPage('custom');
+  assert.deepEqual(wasm, ['/other/pkce_wasm_bg.wasm']);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test('start-up: <meta name="pkce-wasm-init" content="manual"> and data-init="manual" on the script tag defer loading to init(url)', async () => {
+  for (const name of ['manual', 'global-manual']) {
+    const { page, wasm, errors } = await earlyPage(name);
+    assert.equal(await page.evaluate(() => window.wasmBeforeInit), 0, `${name}: nothing loaded before init(url)`);
+    assert.deepEqual(wasm, ['/other/pkce_wasm_bg.wasm'], name);
+    assert.deepEqual(errors, [], name);
+    await page.context().close();
+  }
+});
+
+test('importing the ESM entry in Node (SSR) has no side effect: no request, no timer, no global', () => {
+  const entry = path.join(unpacked, 'dist', 'pkce-wasm.js');
+  const script = `
+    let fetched = 0;
+    globalThis.fetch = () => { fetched++; return new Promise(() => {}); };
+    const before = Object.keys(globalThis).sort().join();
+    const sdk = await import(${JSON.stringify(new URL(`file://${entry}`).href)});
+    await new Promise((r) => setTimeout(r, 50));
+    const after = Object.keys(globalThis).sort().join();
+    console.log(JSON.stringify({ fetched, sameGlobals: before === after, exports: Object.keys(sdk).sort() }));
+  `;
+  const out = JSON.parse(run(process.execPath, ['--input-type=module', '-e', script], tmp));
+  assert.deepEqual(out, { fetched: 0, sameGlobals: true, exports: ['Client', 'PkceWasmError', 'createClient', 'init'] });
 });
