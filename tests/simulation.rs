@@ -10,7 +10,8 @@ mod sim;
 
 use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions};
 use pkce_wasm::core::flow::{
-    AccessToken, Callback, Create, Effect, Fetch, Login, Logout, Outcome, Step, UserInfo, Wake,
+    AccessToken, Area, Callback, Create, Effect, Fetch, Host, Login, Logout, Outcome, Step,
+    UserInfo, Wake,
 };
 use pkce_wasm::core::session::decode_record;
 use pkce_wasm::core::Error;
@@ -802,6 +803,61 @@ fn create_discovers_once_per_page() {
         cb.resume(&mut st, &host, Outcome::Start),
         Step::Done(Err(Error::NotACallback))
     ));
+}
+
+/// Issue 14: the callback page's only round trips are the token request and,
+/// beside it, the JWKS. The login page's discovery document reaches it through
+/// this tab's sessionStorage, validated again; a stale or altered one is
+/// dropped and fetched anew.
+#[test]
+fn the_callback_page_uses_the_discovery_document_the_login_page_fetched() {
+    let discovery = format!("GET {ISS}/.well-known/openid-configuration");
+    let key = format!("pkce-wasm.discovery.{ISS}");
+    let mut c = config(CacheLocation::SessionStorage);
+    c.endpoints = Endpoints::Discover;
+    let mut s = Sim::with_config(1, c);
+    let requests = |s: &Sim| s.world.borrow().provider.requests.clone();
+    assert_eq!(
+        requests(&s),
+        std::slice::from_ref(&discovery),
+        "the login page discovers"
+    );
+    let url = s.begin_login(0);
+    let cb = s.world.borrow_mut().provider.authorize(&url);
+    s.reload(0); // the redirect back: a new page in the same tab
+    assert!(matches!(s.callback(0, &cb), Done::Callback(Ok(_))));
+    let mut callback_page = requests(&s)[1..].to_vec();
+    callback_page.sort();
+    assert_eq!(
+        callback_page,
+        [format!("GET {JWKS}"), format!("POST {TOKEN}")],
+        "no discovery on the callback page"
+    );
+
+    // Older than a login may take: fetched again, and handed on again.
+    s.advance_time(10 * 60 * 1000 + 1);
+    s.reload(0);
+    assert_eq!(requests(&s).last(), Some(&discovery));
+    let fetched_at = s.host(0).get(Area::Session, &key).unwrap().unwrap();
+
+    // Altered (another issuer): never used, replaced by a fetched one.
+    let n = requests(&s).len();
+    let altered = format!(
+        "{}\n{}",
+        s.host(0).now_ms(),
+        discovery_document("https://evil.example")
+    );
+    s.host(0).set(Area::Session, &key, &altered).unwrap();
+    s.reload(0);
+    assert_eq!(&requests(&s)[n..], std::slice::from_ref(&discovery));
+    let replaced = s.host(0).get(Area::Session, &key).unwrap().unwrap();
+    assert!(replaced.contains(&format!(r#""issuer":"{ISS}""#)) && replaced != fetched_at);
+
+    // Unreadable: the same.
+    s.host(0).set(Area::Session, &key, "not a stamp").unwrap();
+    let n = requests(&s).len();
+    s.reload(0);
+    assert_eq!(requests(&s)[n..], [discovery]);
 }
 
 // ---- property tests over interleavings ---------------------------------------

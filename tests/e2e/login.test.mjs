@@ -110,6 +110,23 @@ test('the callback fetches the JWKS while the code is exchanged, not after', asy
   await page.context().close();
 });
 
+test('the callback page asks the provider for the token and the JWKS only: discovery comes from the login page', async () => {
+  const page = await newPage(browser);
+  const provider = new URL(demo.issuer).origin;
+  let onCallback = false;
+  const asked = [];
+  page.on('request', (r) => {
+    if (r.isNavigationRequest() && r.url().startsWith(demo.url) && /[?&]code=/.test(r.url())) onCallback = true;
+    else if (onCallback && r.url().startsWith(provider)) asked.push(`${r.method()} ${new URL(r.url()).pathname}`);
+  });
+  await withDiagnostics(page, 'callback-round-trips', async () => {
+    await loginThroughDemo(page);
+    await demoState(page, 'logged-in');
+    assert.deepEqual(asked.sort(), [`GET ${new URL(demo.meta.jwks_uri).pathname}`, `POST ${new URL(demo.meta.token_endpoint).pathname}`]);
+  });
+  await page.context().close();
+});
+
 test('reloading the cleaned page is harmless; replaying the callback is a typed error with no second token request', async () => {
   const page = await newPage(browser);
   await withDiagnostics(page, 'replay', async () => {

@@ -264,6 +264,9 @@ impl Provider {
             .map(|b| parse_pairs(b).unwrap())
             .unwrap_or_default();
         let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        if req.url == format!("{ISS}/.well-known/openid-configuration") {
+            return json(200, &discovery_document(ISS));
+        }
         match req.url.as_str() {
             JWKS => json(
                 200,
@@ -661,6 +664,13 @@ pub fn metadata() -> ProviderMetadata {
         pushed_authorization_request_endpoint: None,
         require_pushed_authorization_requests: false,
     }
+}
+
+/// The provider's discovery document (as `metadata()`), naming `issuer`.
+pub fn discovery_document(issuer: &str) -> String {
+    format!(
+        r#"{{"issuer":"{issuer}","authorization_endpoint":"{ISS}/auth","token_endpoint":"{TOKEN}","jwks_uri":"{JWKS}","userinfo_endpoint":"{USERINFO}","revocation_endpoint":"{REVOKE}","id_token_signing_alg_values_supported":["ES256"],"authorization_response_iss_parameter_supported":true,"response_types_supported":["code"],"code_challenge_methods_supported":["S256"]}}"#
+    )
 }
 
 pub fn config(cache: CacheLocation) -> Config {

@@ -7,6 +7,7 @@ use super::{unexpected, Area, ClientState, Effect, Host, Outcome, RefreshShare, 
 use crate::core::authorize::{check_request, has_openid, AuthorizeRequest};
 use crate::core::config::{Config, Endpoints};
 use crate::core::discovery::{check_metadata, discovery_url, parse_metadata, ProviderMetadata};
+use crate::core::encoding::{parse_u64, push_u64};
 use crate::core::error::Error;
 use crate::core::id_token::allowed_algs;
 use crate::core::transaction::namespace;
@@ -16,6 +17,29 @@ fn cache_key(issuer: &str) -> String {
     let mut k = String::from("pkce-wasm.discovery.");
     k.push_str(issuer);
     k
+}
+
+/// The discovery document an earlier page of this tab fetched (the login page,
+/// for the callback page after the redirect), if it is younger than a login's
+/// lifetime: validated again exactly like a fetched one, and removed when it is
+/// stale or does not pass. What it saves is the callback's only round trip
+/// besides the token request. Whoever can write this tab's sessionStorage runs
+/// script in the app's origin and can already read the pending login's
+/// verifier and the code in the address bar; see the README.
+fn handed_over(host: &dyn Host, issuer: &str, ttl_ms: u64) -> Option<ProviderMetadata> {
+    let key = cache_key(issuer);
+    let stamped = host.get(Area::Session, &key).ok()??;
+    let fresh = stamped.split_once('\n').and_then(|(at, doc)| {
+        let age = host.now_ms().checked_sub(parse_u64(at)?)?;
+        if age > ttl_ms {
+            return None;
+        }
+        parse_metadata(issuer, 200, Some("application/json"), doc).ok()
+    });
+    if fresh.is_none() {
+        let _ = host.remove(Area::Session, &key);
+    }
+    fresh
 }
 
 /// Creates a client.
@@ -52,17 +76,29 @@ impl Create {
                         "issuer, or authorizationEndpoint and tokenEndpoint, is required",
                     )));
                 }
-                match host.get(Area::Page, &cache_key(&issuer)) {
+                let key = cache_key(&issuer);
+                match host.get(Area::Page, &key) {
                     Ok(Some(doc)) => parse_metadata(&issuer, 200, Some("application/json"), &doc),
-                    _ => {
-                        let req = get(&discovery_url(&issuer), config.timeout_ms);
-                        return Step::Effect(Effect::Http(req));
-                    }
+                    _ => match handed_over(host, &issuer, config.transaction_ttl_ms) {
+                        Some(m) => Ok(m),
+                        None => {
+                            let req = get(&discovery_url(&issuer), config.timeout_ms);
+                            return Step::Effect(Effect::Http(req));
+                        }
+                    },
                 }
             }
             (Endpoints::Discover, Outcome::Http(r)) => r.and_then(|r| {
                 let m = parse_metadata(&issuer, r.status, r.content_type.as_deref(), &r.body)?;
-                let _ = host.set(Area::Page, &cache_key(&issuer), &r.body);
+                let key = cache_key(&issuer);
+                let _ = host.set(Area::Page, &key, &r.body);
+                // Handed to the next page of this tab (the callback after the
+                // redirect): a write that fails costs that page a round trip.
+                let mut stamped = String::new();
+                push_u64(&mut stamped, host.now_ms());
+                stamped.push('\n');
+                stamped.push_str(&r.body);
+                let _ = host.set(Area::Session, &key, &stamped);
                 Ok(m)
             }),
             (Endpoints::Given(m) | Endpoints::Explicit(m), Outcome::Start) => Ok(m.clone()),
