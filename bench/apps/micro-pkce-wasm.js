@@ -3,7 +3,7 @@
 import { createClient } from 'pkce-wasm';
 import { ISSUER, CLIENT_ID, BATCH, signingKey, idToken, tokenBody, median } from './micro-common.js';
 
-window.__micro = async (n) => {
+window.__micro = async (n, { stubVerify = false } = {}) => {
   const jwk = await signingKey();
   let next = null; // the token response for the next callback
   const realFetch = globalThis.fetch;
@@ -37,10 +37,17 @@ window.__micro = async (n) => {
       const body = tokenBody(await idToken(url.searchParams.get('nonce')));
       calls.push([`${location.origin}/cb?code=c${r}-${i}&state=${url.searchParams.get('state')}&iss=${encodeURIComponent(ISSUER)}`, body]);
     }
+    // stubVerify: the signature check answers at once (what the peers skip).
+    const verify = crypto.subtle.verify;
+    if (stubVerify) crypto.subtle.verify = async () => true;
     const t = performance.now();
-    for (const [url, body] of calls) {
-      next = body;
-      await auth.handleRedirectCallback(url);
+    try {
+      for (const [url, body] of calls) {
+        next = body;
+        await auth.handleRedirectCallback(url);
+      }
+    } finally {
+      crypto.subtle.verify = verify;
     }
     b.push((performance.now() - t) / BATCH);
   }
