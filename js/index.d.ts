@@ -11,7 +11,7 @@
 export type PkceWasmErrorCode =
   | 'invalid_config' | 'invalid_code_verifier' | 'reserved_parameter' | 'storage_unavailable'
   | 'crypto_unavailable' | 'not_a_callback' | 'invalid_callback' | 'duplicate_parameter'
-  | 'missing_state' | 'state_mismatch' | 'callback_replayed' | 'callback_other_client' | 'transaction_expired'
+  | 'missing_state' | 'state_mismatch' | 'no_pending_login' | 'callback_replayed' | 'callback_other_client' | 'transaction_expired'
   | 'transaction_invalid' | 'missing_code' | 'code_and_error' | 'iss_mismatch' | 'iss_missing'
   | 'token_http_error' | 'token_response_not_json' | 'invalid_token_response'
   | 'missing_access_token' | 'missing_token_type' | 'unsupported_token_type'

@@ -124,6 +124,64 @@ fn a_callback_whose_jwks_times_out_completes_on_retry_without_a_new_login() {
     }
 }
 
+/// Issue 15: React StrictMode runs the callback effect twice at once. Both
+/// calls get the same result from one attempt: one token request, one
+/// session; a third call after they ended is a replay, as before.
+#[test]
+fn two_callbacks_for_one_url_at_once_share_one_attempt() {
+    let mut s = Sim::new(1, CacheLocation::SessionStorage);
+    let url = s.begin_login(0);
+    let cb = s.world.borrow_mut().provider.authorize(&url);
+    s.world.borrow_mut().tabs[0].url = cb.clone();
+    let before = s.world.borrow().provider.token_requests;
+    let a = s.start(0, Op::Callback(Callback::start(&cb)), "first");
+    let b = s.start(0, Op::Callback(Callback::start(&cb)), "second");
+    s.settle();
+    let result = |s: &mut Sim, id: u64| {
+        let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+        match s.finished.remove(pos).3 {
+            Done::Callback(Ok(r)) => r,
+            other => panic!("{other:?}"),
+        }
+    };
+    let (ra, rb) = (result(&mut s, a), result(&mut s, b));
+    assert_eq!(
+        s.world.borrow().provider.token_requests,
+        before + 1,
+        "one token request"
+    );
+    assert_eq!(ra.tokens, rb.tokens, "the same result for both");
+    assert_eq!(ra.claims, rb.claims);
+    assert!(s.authenticated(0));
+    assert_eq!(s.world.borrow().tabs[0].url, format!("{APP}/cb"), "cleaned");
+    match s.callback(0, &cb) {
+        Done::Callback(Err(Error::CallbackReplayed)) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Issue 15: a callback whose login this tab never started (or lost) is told
+/// apart from one whose state matches none of the logins it did start.
+#[test]
+fn no_pending_login_and_state_mismatch_are_told_apart() {
+    let mut s = Sim::new(2, CacheLocation::SessionStorage);
+    let url = s.begin_login(0);
+    let cb = s.world.borrow_mut().provider.authorize(&url);
+    // Tab 1 started nothing: the login is tab 0's.
+    match s.callback(1, &cb) {
+        Done::Callback(Err(Error::NoPendingLogin)) => {}
+        other => panic!("{other:?}"),
+    }
+    // Tab 1 starts a login of its own; the other tab's callback now matches none of its logins.
+    let _ = s.begin_login(1);
+    match s.callback(1, &cb) {
+        Done::Callback(Err(Error::StateMismatch)) => {}
+        other => panic!("{other:?}"),
+    }
+    // The tab that started it completes it.
+    assert!(matches!(s.callback(0, &cb), Done::Callback(Ok(_))));
+}
+
 // ---- 2. logout wins --------------------------------------------------------
 
 #[test]

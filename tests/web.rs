@@ -361,6 +361,14 @@ async fn provider_error_and_mix_up_are_typed() {
     restore_fetch();
     assert_eq!(e, Error::IssuerMismatch);
     assert_eq!(fetch_calls(), 0);
+    // Both logins are used up: this tab has none in progress.
+    let e = c
+        .handle_redirect_callback(&format!("{}/cb?code=c&state=forged", origin()))
+        .await
+        .unwrap_err();
+    assert_eq!(e, Error::NoPendingLogin);
+    // With one in progress, a state that is not its own is a mismatch.
+    start(&c, None).await;
     let e = c
         .handle_redirect_callback(&format!("{}/cb?code=c&state=forged", origin()))
         .await

@@ -98,8 +98,12 @@ pub enum Error {
     DuplicateParameter(String),
     /// The callback has no `state`.
     MissingState,
-    /// No login in progress in this tab matches the callback's `state`.
+    /// No login in progress in this tab matches the callback's `state`,
+    /// while this tab has logins of this client in progress.
     StateMismatch,
+    /// This tab has no login of this client in progress at all: it was
+    /// started in another tab, expired and was swept, or storage was cleared.
+    NoPendingLogin,
     /// This callback was already processed; its code is not sent twice.
     CallbackReplayed,
     /// The callback's `state` belongs to a login another client (issuer or
@@ -234,7 +238,8 @@ impl Error {
             Error::InvalidCallback => ("invalid_callback", "The callback URL is too long or badly encoded."),
             Error::DuplicateParameter(_) => ("duplicate_parameter", ""),
             Error::MissingState => ("missing_state", "The callback has no state: it matches no login."),
-            Error::StateMismatch => ("state_mismatch", "No login started in this tab has this state (forged, another tab's, or storage cleared)."),
+            Error::StateMismatch => ("state_mismatch", "The callback's state matches none of the logins this tab started (a forged or stale link)."),
+            Error::NoPendingLogin => ("no_pending_login", "This tab has no login waiting for this callback (started in another tab, expired, or storage cleared): start a new login."),
             Error::CallbackReplayed => ("callback_replayed", "This callback was already handled; start a new login."),
             Error::CallbackOtherClient => ("callback_other_client", "This callback is for another client (issuer or client id) on this site; it was left for that client."),
             Error::TransactionExpired => ("transaction_expired", "The login took too long; please log in again."),
@@ -421,6 +426,7 @@ mod tests {
             Error::DuplicateParameter("x".into()),
             Error::MissingState,
             Error::StateMismatch,
+            Error::NoPendingLogin,
             Error::CallbackReplayed,
             Error::CallbackOtherClient,
             Error::TransactionExpired,
@@ -496,6 +502,7 @@ mod tests {
                 Error::DuplicateParameter(_) => {}
                 Error::MissingState => {}
                 Error::StateMismatch => {}
+                Error::NoPendingLogin => {}
                 Error::CallbackReplayed => {}
                 Error::CallbackOtherClient => {}
                 Error::TransactionExpired => {}
@@ -584,7 +591,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 66);
+        assert_eq!(seen.len(), 67);
     }
 
     fn provider(code: &str) -> Error {

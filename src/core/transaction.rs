@@ -193,7 +193,8 @@ impl<S: Store> Transactions<S> {
         Ok(pending)
     }
 
-    /// Why there is no login for `state`: replayed, another client's, or unknown.
+    /// Why there is no login for `state`: replayed, another client's, none in
+    /// this tab at all, or not this one.
     fn missing(&self, state: &State) -> Result<Error, Error> {
         if self
             .store
@@ -204,15 +205,21 @@ impl<S: Store> Transactions<S> {
         }
         let mut suffix = String::from(".");
         suffix.push_str(state.secret());
-        let other = self.store.keys()?.into_iter().any(|k| {
+        let mut own = String::from(TX_PREFIX);
+        own.push_str(&self.ns);
+        own.push('.');
+        let keys = self.store.keys()?;
+        let other = keys.iter().any(|k| {
             k.strip_prefix(TX_PREFIX)
                 .and_then(|rest| rest.strip_suffix(suffix.as_str()))
                 .is_some_and(|ns| ns != self.ns && !ns.contains('.'))
         });
         Ok(if other {
             Error::CallbackOtherClient
-        } else {
+        } else if keys.iter().any(|k| k.starts_with(own.as_str())) {
             Error::StateMismatch
+        } else {
+            Error::NoPendingLogin
         })
     }
 
@@ -349,6 +356,13 @@ mod tests {
             t.take(&State::new("s1".into()), 3000).unwrap_err(),
             Error::CallbackReplayed
         );
+        // No login of this client pending in this tab: another tab's, or swept.
+        assert_eq!(
+            t.take(&State::new("nope".into()), 3000).unwrap_err(),
+            Error::NoPendingLogin
+        );
+        // One pending, and this state is not it: a forged or stale link.
+        t.begin(&pending("s2", 3000), 3000).unwrap();
         assert_eq!(
             t.take(&State::new("nope".into()), 3000).unwrap_err(),
             Error::StateMismatch

@@ -108,7 +108,7 @@ test('hostile arguments to every JS entry point give typed errors, and the modul
       'issuer of another provider': 'network_error', // the 404 carries no CORS headers: a CORS failure
       'authorizeUrl: extraParams overriding state': 'reserved_parameter',
       'authorizeUrl: codeVerifier too short': 'invalid_code_verifier',
-      'handleRedirectCallback: forged state': 'state_mismatch',
+      'handleRedirectCallback: forged state': 'no_pending_login', // this page has no login in progress
       'handleRedirectCallback: no parameters': 'not_a_callback',
       'handleRedirectCallback: 100 kB': 'invalid_callback',
       'getAccessToken without a session': 'not_authenticated',

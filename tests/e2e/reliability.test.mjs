@@ -66,6 +66,28 @@ async function refreshAtProvider(refreshToken) {
   return res.json();
 }
 
+test('StrictMode: handleRedirectCallback twice at once with one URL sends one token request and resolves both with the same tokens', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  let posts = 0;
+  page.on('request', (r) => r.url() === demo.meta.token_endpoint && r.method() === 'POST' && posts++);
+  await withDiagnostics(page, 'strict-mode-callback', async () => {
+    await page.goto(testUrl());
+    await page.waitForSelector('#status[data-done]');
+    await page.evaluate(() => sessionStorage.setItem('test-double', '1'));
+    await page.evaluate(() => window.auth.loginWithRedirect());
+    await signIn(page);
+    await page.waitForSelector('#status[data-done]');
+    assert.equal(await statusOf(page), 'in');
+    const [a, b] = await page.evaluate(() => window.double);
+    assert.equal(a.status, 'fulfilled', JSON.stringify(a));
+    assert.equal(b.status, 'fulfilled', JSON.stringify(b));
+    assert.ok(a.accessToken && a.accessToken === b.accessToken, 'the same tokens');
+    assert.equal(posts, 1, 'one token request');
+  });
+  await context.close();
+});
+
 const isRefresh = (body) => typeof body === 'object' && body?.refresh_token && body?.id_token;
 
 test('1. write-ahead: a rotated refresh token survives a broken answer and a JWKS timeout; the retry needs no login', async () => {

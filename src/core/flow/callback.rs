@@ -34,7 +34,7 @@ use crate::core::token::{code_exchange, parse_token_response};
 use crate::core::transaction::Transactions;
 
 /// What a successful callback yields.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CallbackResult {
     /// The tokens.
     pub tokens: Tokens,
@@ -132,6 +132,8 @@ fn decode(text: &str) -> Option<Pending> {
 #[derive(Debug)]
 enum State {
     Start,
+    /// Waiting for the attempt another call for this URL made (its signal).
+    Joining(u32),
     Exchanging(Call, Pending),
     Validating(Verify, Pending),
     Locking(Pending, Option<IdTokenClaims>),
@@ -148,6 +150,8 @@ pub struct Callback {
     locked: bool,
     /// The DPoP key of the session this login replaced, to let go.
     replaced_key: Option<String>,
+    /// This attempt's signal id, when it is the one others join.
+    share: Option<u32>,
     state: State,
 }
 
@@ -171,6 +175,7 @@ impl Callback {
             keep_url: false,
             locked: false,
             replaced_key: None,
+            share: None,
             state: State::Start,
         }
     }
@@ -179,10 +184,16 @@ impl Callback {
     /// unless tokens are kept for a retry of this very callback.
     fn finish(
         &mut self,
-        st: &ClientState,
+        st: &mut ClientState,
         host: &dyn Host,
         r: Result<CallbackResult, Error>,
     ) -> Step<CallbackResult> {
+        if let Some(id) = self.share.take() {
+            if let Some((_, digest)) = st.callbacks.running.take() {
+                st.callbacks.last = Some((id, digest, r.clone()));
+            }
+            host.notify(id);
+        }
         if self.locked {
             self.locked = false;
             host.unlock(&st.lock_name());
@@ -209,6 +220,32 @@ impl Callback {
         input: Outcome,
     ) -> Step<CallbackResult> {
         let step = match &mut self.state {
+            State::Start if self.share.is_none() => {
+                let digest = state_hash(&self.url);
+                if let Some((id, d)) = &st.callbacks.running {
+                    if *d == digest {
+                        let id = *id;
+                        self.state = State::Joining(id);
+                        return Step::Effect(Effect::Wait(id));
+                    }
+                }
+                st.refresh.seq = st.refresh.seq.wrapping_add(1);
+                let id = st.refresh.seq;
+                st.callbacks.running = Some((id, digest));
+                self.share = Some(id);
+                return self.resume(st, host, Outcome::Start);
+            }
+            State::Joining(id) => {
+                let id = *id;
+                return match &st.callbacks.last {
+                    Some((done, _, r)) if *done == id => Step::Done(r.clone()),
+                    // The attempt ended without a result for us: try ourselves.
+                    _ => {
+                        self.state = State::Start;
+                        self.resume(st, host, Outcome::Start)
+                    }
+                };
+            }
             State::Start => match self.begin(st, host) {
                 Ok(state) => {
                     self.state = state;
@@ -432,7 +469,7 @@ impl Callback {
 
     fn discard_replaced(
         &mut self,
-        st: &ClientState,
+        st: &mut ClientState,
         host: &dyn Host,
         r: Option<CallbackResult>,
     ) -> Step<CallbackResult> {

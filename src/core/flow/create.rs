@@ -3,7 +3,9 @@
 //! document, and the state every later operation works on.
 
 use super::verify::get;
-use super::{unexpected, Area, ClientState, Effect, Host, Outcome, RefreshShare, Step};
+use super::{
+    unexpected, Area, CallbackShare, ClientState, Effect, Host, Outcome, RefreshShare, Step,
+};
 use crate::core::authorize::{check_request, has_openid, AuthorizeRequest};
 use crate::core::config::{Config, Endpoints};
 use crate::core::discovery::{check_metadata, discovery_url, parse_metadata, ProviderMetadata};
@@ -196,6 +198,7 @@ fn build(
         mem: None,
         unsynced: false,
         refresh: RefreshShare::default(),
+        callbacks: CallbackShare::default(),
         dpop_key: None,
         nonces: Vec::new(),
     };

@@ -178,6 +178,18 @@ pub struct RefreshShare {
     pub background_failures: u32,
 }
 
+/// Concurrent `handleRedirectCallback` calls for one URL in one page (React
+/// StrictMode runs effects twice) share one attempt: one token request, the
+/// same result for each. A call after the attempt ended is a new attempt
+/// (after a success, `callback_replayed`).
+#[derive(Debug, Default)]
+pub struct CallbackShare {
+    /// The attempt in flight: its signal id and the URL's digest.
+    pub running: Option<(u32, String)>,
+    /// The last attempt that ended: its signal id, the URL's digest, its result.
+    pub last: Option<(u32, String, Result<CallbackResult, Error>)>,
+}
+
 /// Everything one client knows between operations. Pure data: the host
 /// keeps the browser objects (the DPoP `CryptoKey`, listeners, timers).
 #[derive(Debug)]
@@ -198,6 +210,8 @@ pub struct ClientState {
     pub unsynced: bool,
     /// The refresh shared by concurrent calls.
     pub refresh: RefreshShare,
+    /// The callback shared by concurrent calls for one URL.
+    pub callbacks: CallbackShare,
     /// The DPoP key last loaded: its id and public half.
     pub dpop_key: Option<(String, PublicJwk)>,
     /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.

@@ -13,7 +13,11 @@ try {
     auth.on(e, (err) => window.events.push(err ? `${e}:${err.code}` : e));
   }
   window.auth = auth;
-  if (auth.isCallback()) await auth.handleRedirectCallback();
+  if (auth.isCallback() && sessionStorage.getItem('test-double') === '1') {
+    // As React StrictMode does: the callback effect runs twice at once.
+    const both = await Promise.allSettled([auth.handleRedirectCallback(), auth.handleRedirectCallback()]);
+    window.double = both.map((r) => ({ status: r.status, accessToken: r.value?.tokens.accessToken, code: r.reason?.code }));
+  } else if (auth.isCallback()) await auth.handleRedirectCallback();
   document.getElementById('status').textContent = auth.isAuthenticated() ? 'in' : 'out';
 } catch (e) {
   document.getElementById('status').textContent = `error:${e.code}`;
