@@ -160,6 +160,8 @@ export interface CallbackResult<AppState = unknown> {
 
 /** Session events and their payloads. */
 export interface ClientEvents {
+  /** A login completed: here, or (with localStorage) in another tab. */
+  loggedIn: undefined;
   tokensRefreshed: undefined;
   sessionExpired: undefined;
   loggedOut: undefined;

@@ -156,7 +156,7 @@ export class Client {
   }
 
   /**
-   * Subscribes to 'tokensRefreshed' | 'sessionExpired' | 'loggedOut' | 'error'.
+   * Subscribes to 'loggedIn' | 'tokensRefreshed' | 'sessionExpired' | 'loggedOut' | 'error'.
    * Returns the unsubscribe function.
    */
   on(event, handler) {

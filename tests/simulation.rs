@@ -182,6 +182,74 @@ fn no_pending_login_and_state_mismatch_are_told_apart() {
     assert!(matches!(s.callback(0, &cb), Done::Callback(Ok(_))));
 }
 
+/// Issue 15: with localStorage a login, a refresh and a logout in one tab
+/// reach the other (a message on the client's channel, then a re-read): its
+/// app gets `loggedIn`, `tokensRefreshed`, `loggedOut` as if they had
+/// happened there, once each.
+#[test]
+fn a_login_refresh_and_logout_in_one_tab_reach_the_other_with_local_storage() {
+    let mut s = Sim::new(2, CacheLocation::LocalStorage);
+    let seen = |s: &Sim, e: &str| s.events(1).iter().filter(|n| n.as_str() == e).count();
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    assert!(
+        s.events(0).contains(&"loggedIn".to_string()),
+        "the tab that logged in: {:?}",
+        s.events(0)
+    );
+    s.propagate();
+    assert!(s.deliver_broadcasts() > 0);
+    assert_eq!(seen(&s, "loggedIn"), 1, "{:?}", s.events(1));
+    assert!(matches!(s.token(0, true), Done::Session(Ok(_))));
+    s.propagate();
+    s.deliver_broadcasts();
+    assert_eq!(seen(&s, "tokensRefreshed"), 1, "{:?}", s.events(1));
+    assert!(matches!(s.logout(0), Done::Unit(Ok(()))));
+    s.propagate();
+    s.deliver_broadcasts();
+    assert_eq!(seen(&s, "loggedOut"), 1, "{:?}", s.events(1));
+    assert!(!s.authenticated(1));
+    // A message heard twice (the channel and the storage event) tells nothing twice.
+    let host = s.host(1);
+    let key = pkce_wasm::core::flow::session_key(&s.clients[1].ns);
+    s.clients[1].tab_message(&host, &key);
+    assert_eq!(seen(&s, "loggedOut"), 1);
+    assert_eq!(seen(&s, "loggedIn"), 1);
+}
+
+/// Issue 15: with memory (or sessionStorage) each tab has its own login; a
+/// logout in one ends the other's too: its tokens dropped, its refresh token
+/// revoked at the provider, `loggedOut` there.
+#[test]
+fn a_logout_in_one_tab_ends_the_other_tabs_own_session_with_memory() {
+    let mut s = Sim::new(2, CacheLocation::Memory);
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    assert!(matches!(s.login(1), Done::Callback(Ok(_))));
+    s.deliver_broadcasts();
+    let other_rt = s.session(1).and_then(|x| x.tokens.refresh_token).unwrap();
+    assert!(
+        s.authenticated(1),
+        "a login elsewhere does not touch this tab's"
+    );
+    assert!(matches!(s.logout(0), Done::Unit(Ok(()))));
+    assert!(s.deliver_broadcasts() > 0);
+    assert!(!s.authenticated(1), "the other tab's session ended too");
+    assert!(
+        s.events(1).contains(&"loggedOut".to_string()),
+        "{:?}",
+        s.events(1)
+    );
+    assert!(
+        !s.world
+            .borrow()
+            .provider
+            .live_refresh_tokens()
+            .contains(&other_rt.secret().to_string()),
+        "its refresh token revoked"
+    );
+    // Its own logout tells tab 0, which has nothing left to end: no loop.
+    assert_eq!(s.deliver_broadcasts(), 0);
+}
+
 // ---- 2. logout wins --------------------------------------------------------
 
 #[test]

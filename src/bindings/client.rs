@@ -43,6 +43,16 @@ fn js_string(value: &JsValue) -> Option<String> {
         .as_string()
 }
 
+/// A logout as an [`Op`] (one instance of its driver, for `logout()` and for
+/// another tab's logout alike).
+pub(super) fn logout_op(shared: &Rc<Shared>, mut op: Logout) -> Op {
+    Op::running(
+        shared,
+        move |st, h, i| op.resume(st, h, i),
+        |()| JsValue::UNDEFINED,
+    )
+}
+
 /// The PKCE client, as JS sees it (wrapped by `js/index.js`).
 #[wasm_bindgen(js_name = Client)]
 pub struct WasmClient {
@@ -195,12 +205,7 @@ impl WasmClient {
         let base = self.shared.host.current_url().unwrap_or_default();
         let return_to =
             return_to.map(|u| web_sys::Url::new_with_base(&u, &base).map_or(u, |u| u.href()));
-        let mut op = Logout::start(return_to, local_only);
-        Op::running(
-            &self.shared,
-            move |st, h, i| op.resume(st, h, i),
-            |()| JsValue::UNDEFINED,
-        )
+        logout_op(&self.shared, Logout::start(return_to, local_only))
     }
 
     /// `fetch(input, init)` with the access token for the configured API origins only.

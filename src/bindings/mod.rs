@@ -11,7 +11,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::core::config::config_from_json;
-use crate::core::flow::{ClientState, Create, Host, Outcome, Step, Wake};
+use crate::core::flow::{ClientState, Create, Host, Logout, Outcome, Step, Wake};
 use crate::core::session::Tokens;
 use crate::core::Error;
 mod client;
@@ -233,6 +233,16 @@ fn drive_create(
 
 fn client(state: ClientState, host: WebHost, spawn: Function) -> JsValue {
     let shared = Rc::new_cyclic(|me: &Weak<Shared>| {
+        // Another tab's logout ends this tab's own session: a local logout for the JS loop.
+        let (tab_me, tab_spawn) = (me.clone(), spawn.clone());
+        host.tab.set(Some(Rc::new(move |message: String| {
+            if let Some(shared) = tab_me.upgrade() {
+                if shared.tab_message(&message) {
+                    let op = client::logout_op(&shared, Logout::start(None, true));
+                    let _ = tab_spawn.call1(&JsValue::UNDEFINED, &JsValue::from(op));
+                }
+            }
+        })));
         let me = me.clone();
         // Background refreshes (timer, visibility, online): a Wake operation for the JS loop.
         host.spawn.replace(Some(Rc::new(move || {

@@ -98,6 +98,17 @@ impl Client {
         });
         me.replace(Rc::downgrade(&shared));
         shared.host.flush();
+        // Another tab's logout ends this tab's own session: a local logout task.
+        let weak = Rc::downgrade(&shared);
+        shared.host.tab.set(Some(Rc::new(move |message: String| {
+            let Some(shared) = weak.upgrade() else { return };
+            if shared.tab_message(&message) {
+                spawn_local(async move {
+                    let mut op = Logout::start(None, true);
+                    let _ = drive(&shared, Slots::new(), move |st, h, o| op.resume(st, h, o)).await;
+                });
+            }
+        })));
         Ok(Client { shared })
     }
 

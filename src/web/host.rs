@@ -24,6 +24,10 @@ pub type Listener = Rc<dyn Fn(&Event)>;
 /// await loop, or `spawn_local` for Rust apps).
 pub type Spawn = Rc<dyn Fn()>;
 
+/// Where a message from this client's other tabs goes (set by the driver
+/// once the client exists; shared with the listeners made before that).
+pub type TabHandler = Rc<Cell<Option<Rc<dyn Fn(String)>>>>;
+
 /// An operation's liveness flag: false once it is over.
 pub type Alive = Rc<Cell<bool>>;
 
@@ -45,6 +49,10 @@ pub struct WebHost {
     watching: Cell<bool>,
     /// The DPoP private key (non-extractable), once loaded.
     pub(crate) dpop_keys: Cell<Vec<(String, web_sys::CryptoKey)>>,
+    /// Messages from this client's other tabs go here.
+    pub(crate) tab: TabHandler,
+    /// The client's channel to its other tabs.
+    channel: Cell<Option<web_sys::BroadcastChannel>>,
 }
 
 /// Runs `f` on the value in `cell` and puts it back.
@@ -260,6 +268,35 @@ impl Host for WebHost {
         window()
             .and_then(|w| w.document())
             .is_some_and(|d| d.hidden())
+    }
+
+    fn watch_tabs(&self, channel: &str) {
+        let listener = |field: &'static str| {
+            let tab = Rc::clone(&self.tab);
+            super::promise::function(Box::new(move |e: JsValue| {
+                if let (Some(message), Some(handler)) = (get(&e, field).as_string(), copy(&*tab)) {
+                    handler(message);
+                }
+                JsValue::UNDEFINED
+            }))
+        };
+        if let Ok(c) = web_sys::BroadcastChannel::new(channel) {
+            c.set_onmessage(Some(&listener("data")));
+            self.channel.set(Some(c));
+        }
+        // The fallback, and the later signal: localStorage reaches other tabs
+        // after a message can; the `storage` event fires when it has.
+        if let Some(w) = window() {
+            let _ = w.add_event_listener_with_callback("storage", &listener("key"));
+        }
+    }
+
+    fn broadcast(&self, _channel: &str, message: &str) {
+        edit(&self.channel, |c| {
+            if let Some(c) = c {
+                let _ = c.post_message(&JsValue::from_str(message));
+            }
+        });
     }
 
     fn watch_wake(&self) {

@@ -46,6 +46,20 @@ pub struct Shared {
     pub host: WebHost,
 }
 
+impl Shared {
+    /// A message from another tab, handed to the core; true when this tab's
+    /// own session must end (a local logout, for the driver to run).
+    pub fn tab_message(&self, message: &str) -> bool {
+        let Ok(mut st) = self.state.try_borrow_mut() else {
+            return false;
+        };
+        let action = st.tab_message(&self.host, message);
+        drop(st);
+        self.host.flush();
+        action == crate::core::flow::TabAction::Logout
+    }
+}
+
 /// How far [`run`] got.
 pub enum Run<T> {
     /// The operation finished.

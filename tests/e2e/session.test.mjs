@@ -98,7 +98,7 @@ test('short-lived access token: refresh really happens, with rotation; the old r
     await page.waitForTimeout(3200);
     await page.evaluate(() => window.auth.getAccessToken());
     assert.equal(tokens.sent.at(-1).get('refresh_token'), tokens.issued[1], 'the rotated token is the one used');
-    assert.deepEqual(await page.evaluate(() => window.events), ['tokensRefreshed', 'tokensRefreshed']);
+    assert.deepEqual(await page.evaluate(() => window.events), ['loggedIn', 'tokensRefreshed', 'tokensRefreshed']);
 
     const userinfo = await page.evaluate(() => window.auth.getUserInfo());
     assert.equal(userinfo.sub, 'alice', 'the refreshed token works');

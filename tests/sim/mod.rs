@@ -22,7 +22,8 @@ use pkce_wasm::core::dpop::PublicJwk;
 use pkce_wasm::core::encoding::{b64url, b64url_decode, parse_pairs};
 use pkce_wasm::core::flow::{
     AccessToken, AppResponse, Area, Callback, CallbackResult, ClientState, Create, Effect, Event,
-    Fetch, Host, HttpRequest, HttpResponse, Login, Logout, Outcome, Step, UserInfo, Wake,
+    Fetch, Host, HttpRequest, HttpResponse, Login, Logout, Outcome, Step, TabAction, UserInfo,
+    Wake,
 };
 use pkce_wasm::core::session::Session;
 use pkce_wasm::core::url::split;
@@ -392,6 +393,8 @@ pub struct World {
     pub keys_made: u32,
     /// The app's requests: (with our Authorization, redirects followed).
     pub app_requests: Vec<(bool, bool)>,
+    /// Messages between tabs on their way: (sender tab, channel, message).
+    pub broadcasts: Vec<(usize, String, String)>,
 }
 
 pub type Shared = Rc<RefCell<World>>;
@@ -561,6 +564,10 @@ impl Host for TabHost {
         false
     }
     fn watch_wake(&self) {}
+    fn watch_tabs(&self, _channel: &str) {}
+    fn broadcast(&self, channel: &str, message: &str) {
+        self.with(|w, t| w.broadcasts.push((t, channel.into(), message.into())));
+    }
 }
 
 /// An operation in progress in a tab, type-erased to what the simulator needs.
@@ -955,6 +962,32 @@ impl Sim {
             Effect::QueryLocks(_) | Effect::Mark(..) => unreachable!("instant"),
         };
         self.advance(r.id, r.client, r.op, r.label, outcome);
+    }
+
+    /// Delivers every message between tabs sent so far, as `BroadcastChannel`
+    /// does (not to the sender's tab); a client told to end its session runs
+    /// a local logout. Returns how many were delivered.
+    pub fn deliver_broadcasts(&mut self) -> usize {
+        let mut n = 0;
+        loop {
+            let pending: Vec<_> = self.world.borrow_mut().broadcasts.drain(..).collect();
+            if pending.is_empty() {
+                return n;
+            }
+            for (from, channel, message) in pending {
+                for c in 0..self.clients.len() {
+                    let tab = self.client_tab[c];
+                    if tab == from || self.clients[c].channel() != channel {
+                        continue;
+                    }
+                    n += 1;
+                    let host = self.host(tab);
+                    if self.clients[c].tab_message(&host, &message) == TabAction::Logout {
+                        let _ = self.run(c, Op::Logout(Logout::start(None, true)), "tab logout");
+                    }
+                }
+            }
+        }
     }
 
     /// Runs every operation to its end (first ready first).

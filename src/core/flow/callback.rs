@@ -21,7 +21,7 @@ use super::call::Call;
 use super::settle::Settle;
 use super::store::pending_key;
 use super::verify::{jwks_request, Verify};
-use super::{out_of_order, Area, AreaStore, ClientState, Effect, Host, Outcome, Step};
+use super::{out_of_order, Area, AreaStore, ClientState, Effect, Event, Host, Outcome, Step};
 use crate::core::authorize::has_openid;
 use crate::core::callback::{clean_callback_url, parse_callback};
 use crate::core::encoding::{b64url, parse_pairs, parse_u64, push_u64, FormBuilder};
@@ -454,6 +454,7 @@ impl Callback {
             dpop_key: p.dpop_key.clone(),
         };
         let written = st.save(host, Some(session), p.epoch);
+        host.emit(Event::LoggedIn);
         let result = CallbackResult {
             tokens: p.tokens,
             claims,

@@ -4,7 +4,7 @@
 
 use super::verify::get;
 use super::{
-    unexpected, Area, CallbackShare, ClientState, Effect, Host, Outcome, RefreshShare, Step,
+    unexpected, Area, CallbackShare, ClientState, Effect, Host, Outcome, RefreshShare, Step, View,
 };
 use crate::core::authorize::{check_request, has_openid, AuthorizeRequest};
 use crate::core::config::{Config, Endpoints};
@@ -199,11 +199,14 @@ fn build(
         unsynced: false,
         refresh: RefreshShare::default(),
         callbacks: CallbackShare::default(),
+        reported: View::default(),
         dpop_key: None,
         nonces: Vec::new(),
     };
     // This tab's copy of the record starts from storage (and remembers its epoch).
-    let _ = st.record(host);
+    let rec = st.record(host);
+    st.reported = View::of(&rec);
+    host.watch_tabs(&st.channel());
     if st.config.auto_refresh {
         // A session restored from web storage gets its timer too.
         host.watch_wake();

@@ -20,9 +20,12 @@ mod logout;
 mod refresh;
 mod settle;
 mod store;
+mod tabs;
 mod userinfo;
 mod verify;
 mod wake;
+
+pub use tabs::{TabAction, View};
 
 pub use call::Call;
 pub use callback::{Callback, CallbackResult};
@@ -59,6 +62,8 @@ pub enum Area {
 /// Session events, delivered to the app's listeners after the step that emitted them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// A login completed (here, or with localStorage in another tab).
+    LoggedIn,
     /// New tokens from a refresh.
     TokensRefreshed,
     /// The session ended without a logout (refresh token rejected or expired).
@@ -70,9 +75,10 @@ pub enum Event {
 }
 
 impl Event {
-    /// The event's name: `tokensRefreshed`, `sessionExpired`, `loggedOut`, `error`.
+    /// The event's name: `loggedIn`, `tokensRefreshed`, `sessionExpired`, `loggedOut`, `error`.
     pub fn name(&self) -> &'static str {
         match self {
+            Event::LoggedIn => "loggedIn",
             Event::TokensRefreshed => "tokensRefreshed",
             Event::SessionExpired => "sessionExpired",
             Event::LoggedOut => "loggedOut",
@@ -82,9 +88,15 @@ impl Event {
 
     /// The event named `name`, for listeners (`error` carries its error when emitted).
     pub fn known(name: &str) -> Option<&'static str> {
-        ["tokensRefreshed", "sessionExpired", "loggedOut", "error"]
-            .into_iter()
-            .find(|n| *n == name)
+        [
+            "loggedIn",
+            "tokensRefreshed",
+            "sessionExpired",
+            "loggedOut",
+            "error",
+        ]
+        .into_iter()
+        .find(|n| *n == name)
     }
 }
 
@@ -126,6 +138,12 @@ pub trait Host {
     fn page_hidden(&self) -> bool;
     /// Starts listening for the page becoming visible or coming online (background refresh).
     fn watch_wake(&self);
+    /// Starts listening for this client's other tabs: messages on `channel`
+    /// and, as the fallback, storage changes, each handed to
+    /// [`ClientState::tab_message`].
+    fn watch_tabs(&self, channel: &str);
+    /// Sends `message` to this client's other tabs on `channel`.
+    fn broadcast(&self, channel: &str, message: &str);
 }
 
 /// A [`Store`] over one area of a host.
@@ -212,6 +230,8 @@ pub struct ClientState {
     pub refresh: RefreshShare,
     /// The callback shared by concurrent calls for one URL.
     pub callbacks: CallbackShare,
+    /// What this tab's app was last told of the session (for tab sync).
+    pub reported: View,
     /// The DPoP key last loaded: its id and public half.
     pub dpop_key: Option<(String, PublicJwk)>,
     /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.

@@ -154,7 +154,8 @@ impl ClientState {
         };
         let text = encode_record(&rec, true);
         let written = written(rec.gen, &text);
-        self.mem = Some(rec);
+        let before = current.epoch;
+        self.mem = Some(rec.clone());
         let key = session_key(&self.ns);
         match host.set(self.area(), &key, &text) {
             Ok(()) => self.unsynced = false,
@@ -166,6 +167,7 @@ impl ClientState {
                 host.emit(Event::Error(e));
             }
         }
+        self.announce(host, before, &rec);
         self.schedule(host);
         Some(written)
     }

@@ -9,7 +9,7 @@ sessionStorage.setItem('test-opts', JSON.stringify(opts));
 window.events = [];
 try {
   const auth = await createClient({ ...config, redirectUri: location.origin + '/test/', ...opts });
-  for (const e of ['tokensRefreshed', 'sessionExpired', 'loggedOut', 'error']) {
+  for (const e of ['loggedIn', 'tokensRefreshed', 'sessionExpired', 'loggedOut', 'error']) {
     auth.on(e, (err) => window.events.push(err ? `${e}:${err.code}` : e));
   }
   window.auth = auth;
