@@ -999,6 +999,8 @@ enum Action {
     Advance { ms: u64 },
     Fault { jwks: bool, kind: u8 },
     BreakStorage { on: bool },
+    // The messages between tabs sent so far arrive (tab sync).
+    Deliver,
 }
 
 fn action(tabs: usize, storage_faults: bool) -> impl Strategy<Value = Action> {
@@ -1013,6 +1015,7 @@ fn action(tabs: usize, storage_faults: bool) -> impl Strategy<Value = Action> {
         2 => (0u64..400_000).prop_map(|ms| Action::Advance { ms }),
         2 => (any::<bool>(), 0u8..3).prop_map(|(jwks, kind)| Action::Fault { jwks, kind }),
         (if storage_faults { 2 } else { 0 }) => any::<bool>().prop_map(|on| Action::BreakStorage { on }),
+        2 => Just(Action::Deliver),
     ]
 }
 
@@ -1092,6 +1095,9 @@ fn play(s: &mut Sim, actions: &[Action]) -> Outcomes {
                 s.fault(Some(url), if *jwks { Fault::Timeout } else { f });
             }
             Action::BreakStorage { on } => s.world.borrow_mut().tabs[0].storage_broken = *on,
+            Action::Deliver => {
+                s.deliver_broadcasts();
+            }
         }
     }
     // Heal, finish everything, let storage settle.
