@@ -105,6 +105,11 @@ export class Client {
     return run(() => this.#inner.loginWithRedirect(options));
   }
 
+  /** Logs in through a popup opened now (call it in a click, before any await); resolves like handleRedirectCallback. */
+  loginWithPopup(options = {}) {
+    return run(() => this.#inner.loginWithPopup(options));
+  }
+
   /** True when the URL (default: the current page) carries an authorization response. */
   isCallback(url = here()) {
     return typeof url === 'string' && this.#inner.isCallback(url);

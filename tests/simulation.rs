@@ -10,8 +10,8 @@ mod sim;
 
 use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions};
 use pkce_wasm::core::flow::{
-    AccessToken, Area, Callback, Create, Effect, Fetch, Host, Login, Logout, Outcome, Step,
-    UserInfo, Wake,
+    AccessToken, Area, Callback, Create, Effect, Fetch, Host, Login, Logout, Outcome, PopupLogin,
+    Step, UserInfo, Wake,
 };
 use pkce_wasm::core::session::decode_record;
 use pkce_wasm::core::Error;
@@ -248,6 +248,68 @@ fn a_logout_in_one_tab_ends_the_other_tabs_own_session_with_memory() {
     );
     // Its own logout tells tab 0, which has nothing left to end: no loop.
     assert_eq!(s.deliver_broadcasts(), 0);
+}
+
+/// Issue 15: a login in a popup. The popup's callback page (another tab,
+/// without the transaction) hands the response to the opener, which runs
+/// the callback a redirect runs and holds the session; a closed popup is
+/// `popup_closed`; one popup login at a time.
+#[test]
+fn a_popup_login_completes_in_the_page_that_opened_it() {
+    let mut s = Sim::new(2, CacheLocation::Memory);
+    s.clients[0].claim_popup().unwrap();
+    assert_eq!(s.clients[0].claim_popup(), Err(Error::PopupInProgress));
+    let before = s.world.borrow().provider.token_requests;
+    let id = s.start(
+        0,
+        Op::Popup(PopupLogin::start(LoginOptions::default(), 300_000)),
+        "popup",
+    );
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i); // sending the popup to the provider
+    }
+    assert_eq!(s.running.len(), 1, "waiting for the popup");
+    let sent = s
+        .world
+        .borrow()
+        .popup_url
+        .clone()
+        .expect("the popup went to the provider");
+    assert!(sent.contains("state=p."), "a popup's state");
+    // The provider sends the popup back to the app's redirect page: tab 1 here.
+    let cb = s.world.borrow_mut().provider.authorize(&sent);
+    match s.callback(1, &cb) {
+        Done::Callback(Err(Error::PopupResponseSent)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.world.borrow().provider.token_requests,
+        before,
+        "the popup sends no token request"
+    );
+    assert!(!s.authenticated(1));
+    s.settle();
+    let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+    match s.finished.remove(pos).3 {
+        Done::Callback(Ok(r)) => assert!(r.claims.is_some()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.world.borrow().provider.token_requests, before + 1);
+    assert!(s.authenticated(0), "the opener holds the session");
+    assert!(s.clients[0].claim_popup().is_ok(), "and may open another");
+
+    // Closed by the user: popup_closed, and the popup is let go.
+    s.world.borrow_mut().popup_closed = true;
+    match s.run(
+        0,
+        Op::Popup(PopupLogin::start(LoginOptions::default(), 300_000)),
+        "closed",
+    ) {
+        Done::Callback(Err(Error::PopupClosed)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(s.world.borrow().popup_url.is_none());
+    assert!(!s.clients[0].popup_open);
 }
 
 // ---- 2. logout wins --------------------------------------------------------

@@ -119,7 +119,7 @@ export async function startProvider({
     },
   });
   provider.proxy = false;
-  const faults = { callback: null, tokenResponse: null, discovery: null, respond: null, par: null };
+  const faults = { callback: null, tokenResponse: null, discovery: null, respond: null, par: null, coop: false };
   // Test-only: told every successful token answer as sent (after faults), so a
   // test can know the tokens without reading bodies back out of DevTools.
   const tokenListeners = new Set();
@@ -154,6 +154,8 @@ export async function startProvider({
       faults.callback(url);
       ctx.response.set('location', url.href);
     }
+    // Test-only: the provider's pages cut a popup off from its opener.
+    if (faults.coop) ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     if (typeof ctx.body === 'string' && ctx.type?.includes('html')) {
       ctx.body = ctx.body.replace(/@import url\([^)]*\);?/g, '').replace(/<link[^>]+fonts\.[^>]+>/g, '');
     }

@@ -7,10 +7,12 @@ use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 
 use super::{flag, json, parse, set, to_js, tokens_to_js, Op};
-use crate::core::config::{login_options_from_json, logout_options_from_json};
+use crate::core::config::{
+    login_options_from_json, logout_options_from_json, popup_timeout_from_json,
+};
 use crate::core::flow::{
-    merged_claims, AccessToken, Callback, ClientState, Event, Fetch, Host, Login, Logout, Step,
-    UserInfo,
+    merged_claims, AccessToken, Callback, CallbackResult, ClientState, Event, Fetch, Host, Login,
+    Logout, PopupLogin, Step, UserInfo,
 };
 use crate::core::Error;
 use crate::web::Shared;
@@ -41,6 +43,18 @@ fn js_string(value: &JsValue) -> Option<String> {
         .call1(&JsValue::UNDEFINED, value)
         .ok()?
         .as_string()
+}
+
+/// A callback's result as JS sees it: `{ appState, tokens, claims? }`.
+fn callback_to_js(r: CallbackResult) -> JsValue {
+    let out = Object::new();
+    let app_state = r.app_state.as_deref().map_or(JsValue::UNDEFINED, parse);
+    set(&out, "appState", &app_state);
+    set(&out, "tokens", &tokens_to_js(&r.tokens));
+    if let Some(c) = &r.claims {
+        set(&out, "claims", &parse(&c.json));
+    }
+    out.into()
 }
 
 /// A logout as an [`Op`] (one instance of its driver, for `logout()` and for
@@ -102,6 +116,37 @@ impl WasmClient {
         self.login(&options, true)
     }
 
+    /// Opens the login popup now (in the caller's click: nothing is awaited
+    /// before `window.open`), then logs in through it; the result is the
+    /// callback's, `{ appState, tokens, claims? }`.
+    #[wasm_bindgen(js_name = loginWithPopup)]
+    pub fn login_with_popup(&self, options: JsValue) -> Op {
+        let text = json(&options);
+        let (o, timeout_ms) = match (
+            login_options_from_json(&text),
+            popup_timeout_from_json(&text),
+        ) {
+            (Ok(o), Ok(t)) => (o, t),
+            (Err(e), _) | (_, Err(e)) => return Op::failed(e),
+        };
+        match self.with(|st, _| st.claim_popup()) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Op::failed(e),
+            None => return Op::failed(Error::PopupInProgress),
+        }
+        let Some(popup) = crate::web::open_popup() else {
+            self.with(|st, _| st.release_popup());
+            return Op::failed(Error::PopupBlocked);
+        };
+        self.shared.host.popup.set(Some(popup));
+        let mut op = PopupLogin::start(o, timeout_ms);
+        Op::running(
+            &self.shared,
+            move |st, h, i| op.resume(st, h, i),
+            callback_to_js,
+        )
+    }
+
     /// True when `url` carries an authorization response.
     #[wasm_bindgen(js_name = isCallback)]
     pub fn is_callback(&self, url: &str) -> bool {
@@ -115,16 +160,7 @@ impl WasmClient {
         Op::running(
             &self.shared,
             move |st, h, i| op.resume(st, h, i),
-            |r| {
-                let out = Object::new();
-                let app_state = r.app_state.as_deref().map_or(JsValue::UNDEFINED, parse);
-                set(&out, "appState", &app_state);
-                set(&out, "tokens", &tokens_to_js(&r.tokens));
-                if let Some(c) = &r.claims {
-                    set(&out, "claims", &parse(&c.json));
-                }
-                out.into()
-            },
+            callback_to_js,
         )
     }
 

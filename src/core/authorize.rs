@@ -57,7 +57,13 @@ pub struct AuthorizeRequest<'a> {
     pub extra_params: &'a [(String, String)],
     /// The DPoP key's thumbprint, binding the code to it (RFC 9449 §10).
     pub dpop_jkt: Option<&'a str>,
+    /// A login in a popup: its `state` starts with [`POPUP_STATE_PREFIX`], so
+    /// the popup's callback page knows to hand the response to its opener.
+    pub popup: bool,
 }
+
+/// The start of a popup login's `state`.
+pub const POPUP_STATE_PREFIX: &str = "p.";
 
 /// Fresh CSPRNG output for one login: 256 bits each for verifier, state and nonce.
 pub struct Entropy {
@@ -166,7 +172,9 @@ pub fn authorize_params(
         None => None,
     };
     let verifier = code_verifier.unwrap_or_else(|| CodeVerifier::from_entropy(&entropy.verifier));
-    let state = State::new(b64url(&entropy.state));
+    let mut state = String::from(if req.popup { POPUP_STATE_PREFIX } else { "" });
+    state.push_str(&b64url(&entropy.state));
+    let state = State::new(state);
     let nonce = has_openid(req.scope).then(|| Nonce::new(b64url(&entropy.nonce)));
 
     let p = |k: &str, v: &str| (String::from(k), String::from(v));
@@ -314,6 +322,7 @@ mod tests {
             response_mode: ResponseMode::Query,
             extra_params: extra,
             dpop_jkt: None,
+            popup: false,
         }
     }
 

@@ -393,6 +393,21 @@ pub fn login_options_from_json(text: &str) -> Result<LoginOptions, Error> {
     Ok(out)
 }
 
+/// A popup login's `popupTimeout` (whole seconds, 1 to 3600; default 300)
+/// from the options' JSON text, in milliseconds.
+pub fn popup_timeout_from_json(text: &str) -> Result<u64, Error> {
+    let seconds = match json::parse(text) {
+        Some(o @ Value::Object(_)) => match o.get("popupTimeout") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().filter(|s| (1..=3600).contains(s)).ok_or(
+                Error::InvalidConfig("popupTimeout must be whole seconds, 1 to 3600"),
+            )?),
+        },
+        _ => None,
+    };
+    Ok(seconds.map_or(crate::core::flow::DEFAULT_POPUP_TIMEOUT_MS, |s| s * 1000))
+}
+
 /// `logout` options from their JSON text: `returnTo` (a string, or a `URL`,
 /// which serialises to its href) and `localOnly`.
 pub fn logout_options_from_json(text: &str) -> Result<(Option<String>, bool), Error> {

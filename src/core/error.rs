@@ -104,6 +104,15 @@ pub enum Error {
     /// This tab has no login of this client in progress at all: it was
     /// started in another tab, expired and was swept, or storage was cleared.
     NoPendingLogin,
+    /// The browser refused to open the login popup (`window.open` gave nothing).
+    PopupBlocked,
+    /// The login popup was closed before the login finished.
+    PopupClosed,
+    /// A popup login of this client is already in progress in this page.
+    PopupInProgress,
+    /// This is a popup's callback page: the response was handed to the page
+    /// that opened the popup, which completes the login; the popup closes.
+    PopupResponseSent,
     /// This callback was already processed; its code is not sent twice.
     CallbackReplayed,
     /// The callback's `state` belongs to a login another client (issuer or
@@ -239,6 +248,10 @@ impl Error {
             Error::DuplicateParameter(_) => ("duplicate_parameter", ""),
             Error::MissingState => ("missing_state", "The callback has no state: it matches no login."),
             Error::StateMismatch => ("state_mismatch", "The callback's state matches none of the logins this tab started (a forged or stale link)."),
+            Error::PopupBlocked => ("popup_blocked", "The browser blocked the login popup: call loginWithPopup from a click handler, before any await."),
+            Error::PopupClosed => ("popup_closed", "The login popup was closed before the login finished."),
+            Error::PopupInProgress => ("popup_in_progress", "A login popup of this client is already open in this page."),
+            Error::PopupResponseSent => ("popup_response_sent", "This window is a login popup: the response went to the page that opened it."),
             Error::NoPendingLogin => ("no_pending_login", "This tab has no login waiting for this callback (started in another tab, expired, or storage cleared): start a new login."),
             Error::CallbackReplayed => ("callback_replayed", "This callback was already handled; start a new login."),
             Error::CallbackOtherClient => ("callback_other_client", "This callback is for another client (issuer or client id) on this site; it was left for that client."),
@@ -427,6 +440,10 @@ mod tests {
             Error::MissingState,
             Error::StateMismatch,
             Error::NoPendingLogin,
+            Error::PopupBlocked,
+            Error::PopupClosed,
+            Error::PopupInProgress,
+            Error::PopupResponseSent,
             Error::CallbackReplayed,
             Error::CallbackOtherClient,
             Error::TransactionExpired,
@@ -503,6 +520,10 @@ mod tests {
                 Error::MissingState => {}
                 Error::StateMismatch => {}
                 Error::NoPendingLogin => {}
+                Error::PopupBlocked => {}
+                Error::PopupClosed => {}
+                Error::PopupInProgress => {}
+                Error::PopupResponseSent => {}
                 Error::CallbackReplayed => {}
                 Error::CallbackOtherClient => {}
                 Error::TransactionExpired => {}
@@ -591,7 +612,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 67);
+        assert_eq!(seen.len(), 71);
     }
 
     fn provider(code: &str) -> Error {

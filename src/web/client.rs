@@ -13,7 +13,7 @@ use crate::core::config::{Config, LoginOptions};
 use crate::core::discovery::ProviderMetadata;
 use crate::core::flow::{
     AccessToken, Callback, CallbackResult, ClientState, Create, Fetch, Host, Login, Logout,
-    Outcome, Step, UserInfo, Wake,
+    Outcome, PopupLogin, Step, UserInfo, Wake,
 };
 use crate::core::id_token::IdTokenClaims;
 use crate::core::session::Tokens;
@@ -150,6 +150,28 @@ impl Client {
     /// Handles the redirect back from the provider (see [`Callback`]).
     pub async fn handle_redirect_callback(&self, url: &str) -> Result<CallbackResult, Error> {
         let mut op = Callback::start(url);
+        drive(&self.shared, Slots::new(), move |st, h, o| {
+            op.resume(st, h, o)
+        })
+        .await
+    }
+
+    /// Logs in through a popup (see the README's "Popup login"). The popup
+    /// is opened when the future is first polled: start it from a click
+    /// handler (`spawn_local` in the handler keeps the click's activation).
+    /// `timeout_ms`: [`crate::core::flow::DEFAULT_POPUP_TIMEOUT_MS`] unless you have a reason.
+    pub async fn login_with_popup(
+        &self,
+        options: LoginOptions,
+        timeout_ms: u64,
+    ) -> Result<CallbackResult, Error> {
+        self.with(|st, _| st.claim_popup())?;
+        let Some(popup) = crate::web::open_popup() else {
+            self.with(|st, _| st.release_popup());
+            return Err(Error::PopupBlocked);
+        };
+        self.shared.host.popup.set(Some(popup));
+        let mut op = PopupLogin::start(options, timeout_ms);
         drive(&self.shared, Slots::new(), move |st, h, o| {
             op.resume(st, h, o)
         })

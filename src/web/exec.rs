@@ -35,6 +35,8 @@ pub enum Pending {
     Names(String),
     /// [`Effect::AppFetch`].
     App,
+    /// [`Effect::PopupWait`].
+    Popup,
     /// Effects without a value.
     Done(Error),
 }
@@ -213,6 +215,29 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
             Performed::Later(p, Pending::Done(Error::Network))
         }
         Effect::AppFetch(req) => later(app_fetch(req, slots), Pending::App),
+        Effect::PopupOpen(url) => Performed::Now(Outcome::Done(
+            if super::popup::navigate(super::host::copy(&host.popup), &url) {
+                Ok(())
+            } else {
+                Err(Error::PopupClosed)
+            },
+        )),
+        Effect::PopupWait {
+            channel,
+            state,
+            timeout_ms,
+        } => Performed::Later(
+            super::popup::wait(super::host::copy(&host.popup), &channel, &state, timeout_ms),
+            Pending::Popup,
+        ),
+        Effect::PopupRelay {
+            channel,
+            state,
+            url,
+        } => {
+            super::popup::relay(&channel, &state, &url);
+            Performed::Now(Outcome::Done(Ok(())))
+        }
     }
 }
 
@@ -227,6 +252,7 @@ fn error_outcome(pending: &Pending, e: Error) -> Outcome {
         Pending::Lock(..) => Outcome::Locked { contended: false },
         Pending::Names(_) => Outcome::Names(Vec::new()),
         Pending::App => Outcome::App(Err(e)),
+        Pending::Popup => Outcome::Popup(Err(e)),
         Pending::Done(_) => Outcome::Done(Err(e)),
     }
 }
@@ -304,6 +330,11 @@ pub fn settle(
                 .unwrap_or_default();
             Outcome::Names(names)
         }
+        Pending::Popup => Outcome::Popup(match r {
+            Ok(url) => url.as_string().ok_or(Error::Timeout),
+            Err(why) if why.as_string().as_deref() == Some("closed") => Err(Error::PopupClosed),
+            Err(_) => Err(Error::Timeout),
+        }),
         Pending::App => Outcome::App(match r.map(|v| v.dyn_into::<Response>()) {
             Ok(Ok(resp)) => {
                 let header = |name: &str| resp.headers().get(name).ok().flatten();

@@ -53,6 +53,8 @@ pub struct WebHost {
     pub(crate) tab: TabHandler,
     /// The client's channel to its other tabs.
     channel: Cell<Option<web_sys::BroadcastChannel>>,
+    /// The login popup this page opened.
+    pub(crate) popup: Cell<Option<web_sys::Window>>,
 }
 
 /// Runs `f` on the value in `cell` and puts it back.
@@ -288,6 +290,12 @@ impl Host for WebHost {
         // after a message can; the `storage` event fires when it has.
         if let Some(w) = window() {
             let _ = w.add_event_listener_with_callback("storage", &listener("key"));
+        }
+    }
+
+    fn close_popup(&self) {
+        if let Some(p) = self.popup.take() {
+            let _ = p.close();
         }
     }
 

@@ -18,6 +18,8 @@ pub mod exec;
 mod host;
 mod http;
 mod idb;
+mod popup;
+pub(crate) use popup::open as open_popup;
 mod promise;
 
 pub use exec::{perform, settle, Pending, Performed, Slots};

@@ -22,8 +22,8 @@ use pkce_wasm::core::dpop::PublicJwk;
 use pkce_wasm::core::encoding::{b64url, b64url_decode, parse_pairs};
 use pkce_wasm::core::flow::{
     AccessToken, AppResponse, Area, Callback, CallbackResult, ClientState, Create, Effect, Event,
-    Fetch, Host, HttpRequest, HttpResponse, Login, Logout, Outcome, Step, TabAction, UserInfo,
-    Wake,
+    Fetch, Host, HttpRequest, HttpResponse, Login, Logout, Outcome, PopupLogin, Step, TabAction,
+    UserInfo, Wake,
 };
 use pkce_wasm::core::session::Session;
 use pkce_wasm::core::url::split;
@@ -395,6 +395,12 @@ pub struct World {
     pub app_requests: Vec<(bool, bool)>,
     /// Messages between tabs on their way: (sender tab, channel, message).
     pub broadcasts: Vec<(usize, String, String)>,
+    /// The login popup: where it was sent (None once closed).
+    pub popup_url: Option<String>,
+    /// The user closed the popup.
+    pub popup_closed: bool,
+    /// Responses popups sent their openers: (channel, state, callback URL).
+    pub popup_messages: Vec<(String, String, String)>,
 }
 
 pub type Shared = Rc<RefCell<World>>;
@@ -565,6 +571,9 @@ impl Host for TabHost {
     }
     fn watch_wake(&self) {}
     fn watch_tabs(&self, _channel: &str) {}
+    fn close_popup(&self) {
+        self.with(|w, _| w.popup_url = None);
+    }
     fn broadcast(&self, channel: &str, message: &str) {
         self.with(|w, t| w.broadcasts.push((t, channel.into(), message.into())));
     }
@@ -576,6 +585,7 @@ pub enum Op {
     Token(AccessToken),
     Logout(Logout),
     Callback(Callback),
+    Popup(PopupLogin),
     Login(Login),
     UserInfo(UserInfo),
     Wake(Wake),
@@ -623,6 +633,7 @@ impl Op {
             Op::Token(m) => lift(m.resume(st, host, o), Done::Session),
             Op::Logout(m) => lift(m.resume(st, host, o), Done::Unit),
             Op::Callback(m) => lift(m.resume(st, host, o), Done::Callback),
+            Op::Popup(m) => lift(m.resume(st, host, o), Done::Callback),
             Op::Login(m) => lift(m.resume(st, host, o), Done::Url),
             Op::UserInfo(m) => lift(m.resume(st, host, o), Done::Text),
             Op::Wake(m) => lift(m.resume(st, host, o), Done::Unit),
@@ -879,6 +890,12 @@ impl Sim {
         match &r.effect {
             Effect::Lock(name) => !w.locks.held.contains_key(name),
             Effect::Wait(signal) => w.tabs[r.tab].notified.contains(signal),
+            Effect::PopupWait { channel, state, .. } => {
+                w.popup_closed
+                    || w.popup_messages
+                        .iter()
+                        .any(|(c, s, _)| c == channel && s == state)
+            }
             _ => true,
         }
     }
@@ -959,6 +976,32 @@ impl Sim {
                     redirected: w.api_redirects && !req.follow_redirects,
                 }
             })),
+            Effect::PopupOpen(url) => {
+                self.world.borrow_mut().popup_url = Some(url);
+                Outcome::Done(Ok(()))
+            }
+            Effect::PopupWait { channel, state, .. } => {
+                let w = self.world.borrow();
+                match w
+                    .popup_messages
+                    .iter()
+                    .find(|(c, s, _)| *c == channel && *s == state)
+                {
+                    Some((_, _, url)) => Outcome::Popup(Ok(url.clone())),
+                    None => Outcome::Popup(Err(Error::PopupClosed)),
+                }
+            }
+            Effect::PopupRelay {
+                channel,
+                state,
+                url,
+            } => {
+                self.world
+                    .borrow_mut()
+                    .popup_messages
+                    .push((channel, state, url));
+                Outcome::Done(Ok(()))
+            }
             Effect::QueryLocks(_) | Effect::Mark(..) => unreachable!("instant"),
         };
         self.advance(r.id, r.client, r.op, r.label, outcome);

@@ -93,6 +93,7 @@ pub extern "C" fn login(p: *const u8, n: usize) {
         response_mode: mode(arg(&a, 4)),
         extra_params: &extra,
         dpop_jkt: jkt,
+        popup: false,
     };
     let mut e = [0u8; 32];
     for (slot, b) in e.iter_mut().zip(arg(&a, 7).bytes()) {

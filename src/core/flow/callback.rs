@@ -22,7 +22,7 @@ use super::settle::Settle;
 use super::store::pending_key;
 use super::verify::{jwks_request, Verify};
 use super::{out_of_order, Area, AreaStore, ClientState, Effect, Event, Host, Outcome, Step};
-use crate::core::authorize::has_openid;
+use crate::core::authorize::{has_openid, POPUP_STATE_PREFIX};
 use crate::core::callback::{clean_callback_url, parse_callback};
 use crate::core::encoding::{b64url, parse_pairs, parse_u64, push_u64, FormBuilder};
 use crate::core::error::Error;
@@ -134,6 +134,9 @@ enum State {
     Start,
     /// Waiting for the attempt another call for this URL made (its signal).
     Joining(u32),
+    /// A popup's callback page: handing the response (for this `state`) to
+    /// the opener; `true` once sent.
+    Relaying(bool, crate::core::secret::State),
     Exchanging(Call, Pending),
     Validating(Verify, Pending),
     Locking(Pending, Option<IdTokenClaims>),
@@ -246,6 +249,17 @@ impl Callback {
                     }
                 };
             }
+            State::Relaying(sent, state) => {
+                if *sent {
+                    return self.finish(st, host, Err(Error::PopupResponseSent));
+                }
+                *sent = true;
+                return Step::Effect(Effect::PopupRelay {
+                    channel: super::popup::popup_channel(&st.ns),
+                    state: String::from(state.secret()),
+                    url: self.url.clone(),
+                });
+            }
             State::Start => match self.begin(st, host) {
                 Ok(state) => {
                     self.state = state;
@@ -357,6 +371,12 @@ impl Callback {
         );
         let pending = match txs.take(&response.state, host.now_ms()) {
             Ok(p) => p,
+            // A popup's login lives in the page that opened the popup.
+            Err(Error::NoPendingLogin | Error::StateMismatch)
+                if response.state.secret().starts_with(POPUP_STATE_PREFIX) =>
+            {
+                return Ok(State::Relaying(false, response.state.clone()));
+            }
             Err(Error::CallbackReplayed) => {
                 let hash = state_hash(response.state.secret());
                 let kept = host

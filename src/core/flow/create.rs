@@ -180,6 +180,7 @@ fn build(
         response_mode: config.response_mode,
         extra_params: &[],
         dpop_jkt: None,
+        popup: false,
     })?;
     let ns = namespace(
         if issuer.is_empty() {
@@ -200,6 +201,7 @@ fn build(
         refresh: RefreshShare::default(),
         callbacks: CallbackShare::default(),
         reported: View::default(),
+        popup_open: false,
         dpop_key: None,
         nonces: Vec::new(),
     };

@@ -145,6 +145,32 @@ pub enum Effect {
     Wait(u32),
     /// Send the app's request → [`Outcome::App`].
     AppFetch(AppRequest),
+    /// Send the login popup (opened by the caller, in its click) to `url` →
+    /// [`Outcome::Done`] (`popup_closed` when it is gone).
+    PopupOpen(String),
+    /// Wait for the popup's callback page to send the authorization
+    /// response of the login with this `state` on `channel` →
+    /// [`Outcome::Popup`]: its URL; `timeout` after `timeout_ms`, or
+    /// `popup_closed` if the popup was seen closed by then.
+    PopupWait {
+        /// The channel (`pkce-wasm.popup.<ns>`).
+        channel: String,
+        /// The login's `state`.
+        state: String,
+        /// How long to wait.
+        timeout_ms: u64,
+    },
+    /// On a popup's callback page: send the response `url` (for the login
+    /// with this `state`) on `channel` to the page that opened the popup, and
+    /// close this window → [`Outcome::Done`].
+    PopupRelay {
+        /// The channel (`pkce-wasm.popup.<ns>`).
+        channel: String,
+        /// The login's `state`.
+        state: String,
+        /// The callback URL (it carries the code).
+        url: String,
+    },
 }
 
 impl core::fmt::Debug for Effect {
@@ -178,6 +204,13 @@ impl core::fmt::Debug for Effect {
             Effect::Sleep(ms) => f.debug_tuple("Sleep").field(ms).finish(),
             Effect::Wait(s) => f.debug_tuple("Wait").field(s).finish(),
             Effect::AppFetch(r) => f.debug_tuple("AppFetch").field(r).finish(),
+            // The URLs carry the request's state, or the code.
+            Effect::PopupOpen(_) => f.debug_tuple("PopupOpen").field(&Redacted).finish(),
+            Effect::PopupWait { timeout_ms, .. } => f
+                .debug_struct("PopupWait")
+                .field("timeout_ms", timeout_ms)
+                .finish_non_exhaustive(),
+            Effect::PopupRelay { .. } => f.write_str("PopupRelay"),
         }
     }
 }
@@ -205,6 +238,8 @@ pub enum Outcome {
     Names(Vec<String>),
     /// The answer to [`Effect::AppFetch`].
     App(Result<AppResponse, Error>),
+    /// The answer to [`Effect::PopupWait`]: the callback URL.
+    Popup(Result<String, Error>),
     /// An effect without a value completed (or failed).
     Done(Result<(), Error>),
 }
@@ -228,6 +263,10 @@ impl core::fmt::Debug for Outcome {
                 .finish(),
             Outcome::Names(n) => f.debug_tuple("Names").field(n).finish(),
             Outcome::App(r) => f.debug_tuple("App").field(r).finish(),
+            Outcome::Popup(r) => f
+                .debug_tuple("Popup")
+                .field(&r.as_ref().map(|_| Redacted))
+                .finish(),
             Outcome::Done(r) => f.debug_tuple("Done").field(r).finish(),
         }
     }

@@ -38,6 +38,10 @@ pub struct Login {
     navigate: bool,
     /// This login's DPoP key (its id), with DPoP.
     key: Option<String>,
+    /// A login in a popup (its `state` marked so).
+    popup: bool,
+    /// The `state` of the transaction stored, once it is.
+    started: Option<crate::core::secret::State>,
     state: State,
 }
 
@@ -61,8 +65,22 @@ impl Login {
             options,
             navigate,
             key: None,
+            popup: false,
+            started: None,
             state: State::Start,
         }
+    }
+
+    /// The same login, in a popup: its `state` tells the popup's callback
+    /// page to hand the response to the page that opened it.
+    pub fn in_popup(mut self) -> Self {
+        self.popup = true;
+        self
+    }
+
+    /// The `state` of the login's stored transaction, once stored.
+    pub fn started_state(&self) -> Option<&str> {
+        self.started.as_ref().map(|s| s.secret())
     }
 
     fn done(&self, host: &dyn Host, url: Result<String, Error>) -> Step<String> {
@@ -220,6 +238,7 @@ impl Login {
             response_mode: st.config.response_mode,
             extra_params: &self.options.extra_params,
             dpop_jkt: jkt.as_deref(),
+            popup: self.popup,
         };
         let now = host.now_ms();
         let app_state = self.options.app_state.take();
@@ -228,12 +247,14 @@ impl Login {
             let (url, mut pending) = authorize(&request, &e, verifier, now, app_state)?;
             pending.dpop_key.clone_from(&self.key);
             txs.begin(&pending, now)?;
+            self.started = Some(pending.state.clone());
             return Ok(Ok(url));
         };
         let (params, mut pending) = authorize_params(&request, &e, verifier, now, app_state)?;
         pending.dpop_key.clone_from(&self.key);
         // Storage is checked before the network, and the record dropped if PAR fails.
         txs.begin(&pending, now)?;
+        self.started = Some(pending.state.clone());
         let post = par_request(endpoint, &params);
         self.state = State::Pushed(pending, now);
         Ok(Err(HttpRequest {

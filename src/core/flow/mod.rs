@@ -17,6 +17,7 @@ mod effect;
 mod fetch;
 mod login;
 mod logout;
+mod popup;
 mod refresh;
 mod settle;
 mod store;
@@ -34,6 +35,7 @@ pub use effect::{AppRequest, AppResponse, Effect, HttpRequest, HttpResponse, Out
 pub use fetch::Fetch;
 pub use login::Login;
 pub use logout::Logout;
+pub use popup::{PopupLogin, DEFAULT_POPUP_TIMEOUT_MS};
 pub use refresh::AccessToken;
 pub use store::session_key;
 pub use userinfo::{merged_claims, UserInfo};
@@ -144,6 +146,8 @@ pub trait Host {
     fn watch_tabs(&self, channel: &str);
     /// Sends `message` to this client's other tabs on `channel`.
     fn broadcast(&self, channel: &str, message: &str);
+    /// Closes the login popup this page opened, if it is still open.
+    fn close_popup(&self);
 }
 
 /// A [`Store`] over one area of a host.
@@ -232,6 +236,8 @@ pub struct ClientState {
     pub callbacks: CallbackShare,
     /// What this tab's app was last told of the session (for tab sync).
     pub reported: View,
+    /// A popup login is in progress in this page.
+    pub popup_open: bool,
     /// The DPoP key last loaded: its id and public half.
     pub dpop_key: Option<(String, PublicJwk)>,
     /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.

@@ -13,6 +13,17 @@ try {
     auth.on(e, (err) => window.events.push(err ? `${e}:${err.code}` : e));
   }
   window.auth = auth;
+  // A login popup opened from a real click (tests set window.popupOptions first).
+  const button = document.createElement('button');
+  button.id = 'popup';
+  button.textContent = 'Log in with a popup';
+  button.onclick = () => {
+    window.popupResult = auth.loginWithPopup(window.popupOptions ?? {}).then(
+      (r) => ({ sub: r.claims?.sub, accessToken: r.tokens.accessToken }),
+      (e) => ({ code: e.code }),
+    );
+  };
+  document.body.append(button);
   if (auth.isCallback() && sessionStorage.getItem('test-double') === '1') {
     // As React StrictMode does: the callback effect runs twice at once.
     const both = await Promise.allSettled([auth.handleRedirectCallback(), auth.handleRedirectCallback()]);

@@ -1,0 +1,127 @@
+// Popup login (issue 15), real Chromium + real oidc-provider: opened from a
+// real click, the login done in the popup, the response handed to the opening
+// page over BroadcastChannel — also when the provider's pages send
+// Cross-Origin-Opener-Policy: same-origin (window.opener is then null) — and
+// the typed failures: blocked, closed, one at a time.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, newPage, withDiagnostics, startTestDemo } from './support.mjs';
+
+let demo;
+let browser;
+let tokenPosts = 0;
+
+before(async () => {
+  demo = await startTestDemo({
+    hook: (ctx) => {
+      if (ctx.method === 'POST' && ctx.path === '/token') tokenPosts++;
+      return false;
+    },
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.close();
+});
+
+beforeEach(() => {
+  demo.idp.faults.coop = false;
+});
+
+async function open(page, popupOptions) {
+  await page.goto(`${demo.origin}/test/`);
+  await page.waitForSelector('#status[data-done]');
+  if (popupOptions) await page.evaluate((o) => (window.popupOptions = o), popupOptions);
+}
+
+/** Signs in on the provider's pages in the popup, which then closes itself. */
+async function signInPopup(popup, onLoginPage = async () => {}) {
+  await popup.waitForSelector('input[name=login]', { timeout: 15000 });
+  await onLoginPage();
+  await popup.fill('input[name=login]', 'alice');
+  await popup.fill('input[name=password]', 'any-password');
+  await popup.click('button[type=submit]');
+  await popup.waitForSelector('button[type=submit]:has-text("Continue")', { timeout: 15000 });
+  await popup.click('button[type=submit]:has-text("Continue")').catch(() => {}); // the popup may close under the click
+  await popup.waitForEvent('close', { timeout: 15000 }).catch(() => {});
+}
+
+for (const coop of [false, true]) {
+  test(`popup login${coop ? ', the provider sending COOP: same-origin (no window.opener)' : ''}: the opening page gets the tokens, the popup closes itself`, async () => {
+    demo.idp.faults.coop = coop;
+    const context = await browser.newContext();
+    const page = await newPage(context);
+    await withDiagnostics(page, `popup${coop ? '-coop' : ''}`, async () => {
+      await open(page);
+      const posts = tokenPosts;
+      const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#popup')]);
+      let opener;
+      await signInPopup(popup, async () => {
+        opener = await popup.evaluate(() => window.opener !== null);
+        // The user takes a while: the popup was open long enough that a close
+        // would end the wait at once, and its closing itself must not.
+        await popup.waitForTimeout(6000);
+      });
+      assert.equal(opener, !coop, coop ? 'COOP cut the popup off from its opener' : 'the popup has its opener');
+      const result = await page.evaluate(() => window.popupResult);
+      assert.equal(result.sub, 'alice', JSON.stringify(result));
+      assert.ok(result.accessToken);
+      assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), true);
+      assert.equal(tokenPosts, posts + 1, 'one token request, from the opening page');
+      assert.equal(popup.isClosed(), true, 'the popup closed itself');
+    });
+    await context.close();
+  });
+}
+
+test('popup blocked: popup_blocked, and nothing started', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await withDiagnostics(page, 'popup-blocked', async () => {
+    await open(page);
+    await page.evaluate(() => (window.open = () => null)); // what a blocker gives
+    await page.click('#popup');
+    assert.deepEqual(await page.evaluate(() => window.popupResult), { code: 'popup_blocked' });
+    const pending = await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('pkce-wasm.tx.')));
+    assert.deepEqual(pending, []);
+    // And the next one may open.
+    await page.evaluate(() => delete window.open);
+  });
+  await context.close();
+});
+
+test('popup closed by the user: popup_closed when popupTimeout ends; a second popup meanwhile is popup_in_progress', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await withDiagnostics(page, 'popup-closed', async () => {
+    await open(page, { popupTimeout: 2 });
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#popup')]);
+    await popup.waitForSelector('input[name=login]', { timeout: 15000 });
+    const second = await page.evaluate(() => window.auth.loginWithPopup().catch((e) => e.code));
+    assert.equal(second, 'popup_in_progress');
+    await popup.close();
+    const t = Date.now();
+    assert.deepEqual(await page.evaluate(() => window.popupResult), { code: 'popup_closed' });
+    assert.ok(Date.now() - t < 4000);
+    assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), false);
+  });
+  await context.close();
+});
+
+test('popup closed after it was open for a while: popup_closed at once, not after popupTimeout', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await withDiagnostics(page, 'popup-closed-late', async () => {
+    await open(page, { popupTimeout: 120 });
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#popup')]);
+    await popup.waitForSelector('input[name=login]', { timeout: 15000 });
+    await page.waitForTimeout(6000); // the user reads the provider's page
+    await popup.close();
+    const t = Date.now();
+    assert.deepEqual(await page.evaluate(() => window.popupResult), { code: 'popup_closed' });
+    assert.ok(Date.now() - t < 3000, `told in ${Date.now() - t} ms`);
+  });
+  await context.close();
+});
