@@ -11,7 +11,7 @@
 export type PkceWasmErrorCode =
   | 'invalid_config' | 'invalid_code_verifier' | 'reserved_parameter' | 'storage_unavailable'
   | 'crypto_unavailable' | 'not_a_callback' | 'invalid_callback' | 'duplicate_parameter'
-  | 'popup_blocked' | 'popup_closed' | 'popup_in_progress' | 'popup_response_sent'
+  | 'popup_blocked' | 'popup_closed' | 'popup_replaced' | 'popup_response_sent'
   | 'missing_state' | 'state_mismatch' | 'no_pending_login' | 'callback_replayed' | 'callback_other_client' | 'transaction_expired'
   | 'transaction_invalid' | 'missing_code' | 'code_and_error' | 'iss_mismatch' | 'iss_missing'
   | 'token_http_error' | 'token_response_not_json' | 'invalid_token_response'
@@ -183,7 +183,7 @@ export class Client {
    * BroadcastChannel (it works when the provider's COOP header severs
    * `window.opener`) and closes the popup. Fails with `popup_blocked`,
    * `popup_closed`, `timeout` (`popupTimeout` seconds, default 300),
-   * `popup_in_progress`, or the callback's own codes.
+   * `popup_replaced` (a newer call took over), or the callback's own codes.
    */
   loginWithPopup<AppState = unknown>(options?: LoginOptions & { popupTimeout?: number }): Promise<CallbackResult<AppState>>;
   /** True when the URL (default: the current page) carries `code` or `error`. */

@@ -11,7 +11,7 @@ mod sim;
 use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions};
 use pkce_wasm::core::flow::{
     AccessToken, Area, Callback, Create, Effect, Fetch, Host, Login, Logout, Outcome, PopupLogin,
-    Step, UserInfo, Wake,
+    Step, UserInfo, Wake, STORAGE,
 };
 use pkce_wasm::core::session::decode_record;
 use pkce_wasm::core::Error;
@@ -203,6 +203,13 @@ fn a_login_refresh_and_logout_in_one_tab_reach_the_other_with_local_storage() {
     s.propagate();
     s.deliver_broadcasts();
     assert_eq!(seen(&s, "tokensRefreshed"), 1, "{:?}", s.events(1));
+    // Another user logs in over the session: a login, not a refresh, there.
+    s.world.borrow_mut().provider.sub = "bob".into();
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    s.propagate();
+    s.deliver_broadcasts();
+    assert_eq!(seen(&s, "loggedIn"), 2, "{:?}", s.events(1));
+    assert_eq!(seen(&s, "tokensRefreshed"), 1, "{:?}", s.events(1));
     assert!(matches!(s.logout(0), Done::Unit(Ok(()))));
     s.propagate();
     s.deliver_broadcasts();
@@ -211,9 +218,14 @@ fn a_login_refresh_and_logout_in_one_tab_reach_the_other_with_local_storage() {
     // A message heard twice (the channel and the storage event) tells nothing twice.
     let host = s.host(1);
     let key = pkce_wasm::core::flow::session_key(&s.clients[1].ns);
-    s.clients[1].tab_message(&host, &key);
+    s.clients[1].tab_message(&host, &format!("{STORAGE}{key}"));
     assert_eq!(seen(&s, "loggedOut"), 1);
-    assert_eq!(seen(&s, "loggedIn"), 1);
+    assert_eq!(seen(&s, "loggedIn"), 2);
+    // A storage key that merely looks like a message is no message.
+    for fake in ["o", "s"] {
+        s.clients[1].tab_message(&host, &format!("{STORAGE}{fake}"));
+    }
+    assert_eq!(seen(&s, "loggedOut"), 1);
 }
 
 /// Issue 15: with memory (or sessionStorage) each tab has its own login; a
@@ -257,12 +269,11 @@ fn a_logout_in_one_tab_ends_the_other_tabs_own_session_with_memory() {
 #[test]
 fn a_popup_login_completes_in_the_page_that_opened_it() {
     let mut s = Sim::new(2, CacheLocation::Memory);
-    s.clients[0].claim_popup().unwrap();
-    assert_eq!(s.clients[0].claim_popup(), Err(Error::PopupInProgress));
+    let n = s.clients[0].claim_popup();
     let before = s.world.borrow().provider.token_requests;
     let id = s.start(
         0,
-        Op::Popup(PopupLogin::start(LoginOptions::default(), 300_000)),
+        Op::Popup(PopupLogin::start(n, LoginOptions::default(), 300_000)),
         "popup",
     );
     while let Some(&i) = s.ready_list().first() {
@@ -296,20 +307,63 @@ fn a_popup_login_completes_in_the_page_that_opened_it() {
     }
     assert_eq!(s.world.borrow().provider.token_requests, before + 1);
     assert!(s.authenticated(0), "the opener holds the session");
-    assert!(s.clients[0].claim_popup().is_ok(), "and may open another");
+    assert_eq!(s.clients[0].popup, None);
 
     // Closed by the user: popup_closed, and the popup is let go.
     s.world.borrow_mut().popup_closed = true;
+    let n = s.clients[0].claim_popup();
     match s.run(
         0,
-        Op::Popup(PopupLogin::start(LoginOptions::default(), 300_000)),
+        Op::Popup(PopupLogin::start(n, LoginOptions::default(), 300_000)),
         "closed",
     ) {
         Done::Callback(Err(Error::PopupClosed)) => {}
         other => panic!("{other:?}"),
     }
     assert!(s.world.borrow().popup_url.is_none());
-    assert!(!s.clients[0].popup_open);
+    assert_eq!(s.clients[0].popup, None);
+
+    // An answer whose URL carries another state is not taken, whatever it claims.
+    s.world.borrow_mut().popup_closed = false;
+    let n = s.clients[0].claim_popup();
+    let id = s.start(
+        0,
+        Op::Popup(PopupLogin::start(n, LoginOptions::default(), 300_000)),
+        "forged",
+    );
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i);
+    }
+    let sent = s.world.borrow().popup_url.clone().unwrap();
+    let state = sent
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("state="))
+        .unwrap()
+        .to_string();
+    let forged = format!("{APP}/cb?code=x&state=p.other&iss={ISS}");
+    let channel = format!("pkce-wasm.popup.{}", s.clients[0].ns);
+    s.world
+        .borrow_mut()
+        .popup_messages
+        .push((channel, state, forged));
+    s.settle();
+    let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+    match s.finished.remove(pos).3 {
+        Done::Callback(Err(Error::StateMismatch)) => {}
+        other => panic!("{other:?}"),
+    }
+
+    // A popup login replaced by a newer one ends touching nothing.
+    let old = s.clients[0].claim_popup();
+    let _new = s.clients[0].claim_popup();
+    match s.run(
+        0,
+        Op::Popup(PopupLogin::start(old, LoginOptions::default(), 300_000)),
+        "old",
+    ) {
+        Done::Callback(Err(Error::PopupReplaced)) => {}
+        other => panic!("{other:?}"),
+    }
 }
 
 // ---- 2. logout wins --------------------------------------------------------

@@ -129,17 +129,15 @@ impl WasmClient {
             (Ok(o), Ok(t)) => (o, t),
             (Err(e), _) | (_, Err(e)) => return Op::failed(e),
         };
-        match self.with(|st, _| st.claim_popup()) {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Op::failed(e),
-            None => return Op::failed(Error::PopupInProgress),
-        }
-        let Some(popup) = crate::web::open_popup() else {
-            self.with(|st, _| st.release_popup());
+        let Some((n, name)) = self.with(|st, _| (st.claim_popup(), st.popup_window())) else {
+            return Op::failed(Error::PopupReplaced);
+        };
+        let Some(popup) = crate::web::open_popup(&name) else {
+            self.with(|st, _| st.release_popup(n));
             return Op::failed(Error::PopupBlocked);
         };
         self.shared.host.popup.set(Some(popup));
-        let mut op = PopupLogin::start(o, timeout_ms);
+        let mut op = PopupLogin::start(n, o, timeout_ms);
         Op::running(
             &self.shared,
             move |st, h, i| op.resume(st, h, i),

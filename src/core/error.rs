@@ -108,8 +108,8 @@ pub enum Error {
     PopupBlocked,
     /// The login popup was closed before the login finished.
     PopupClosed,
-    /// A popup login of this client is already in progress in this page.
-    PopupInProgress,
+    /// A newer popup login of this client replaced this one (it reused the window).
+    PopupReplaced,
     /// This is a popup's callback page: the response was handed to the page
     /// that opened the popup, which completes the login; the popup closes.
     PopupResponseSent,
@@ -250,7 +250,7 @@ impl Error {
             Error::StateMismatch => ("state_mismatch", "The callback's state matches none of the logins this tab started (a forged or stale link)."),
             Error::PopupBlocked => ("popup_blocked", "The browser blocked the login popup: call loginWithPopup from a click handler, before any await."),
             Error::PopupClosed => ("popup_closed", "The login popup was closed before the login finished."),
-            Error::PopupInProgress => ("popup_in_progress", "A login popup of this client is already open in this page."),
+            Error::PopupReplaced => ("popup_replaced", "A newer popup login replaced this one."),
             Error::PopupResponseSent => ("popup_response_sent", "This window is a login popup: the response went to the page that opened it."),
             Error::NoPendingLogin => ("no_pending_login", "This tab has no login waiting for this callback (started in another tab, expired, or storage cleared): start a new login."),
             Error::CallbackReplayed => ("callback_replayed", "This callback was already handled; start a new login."),
@@ -442,7 +442,7 @@ mod tests {
             Error::NoPendingLogin,
             Error::PopupBlocked,
             Error::PopupClosed,
-            Error::PopupInProgress,
+            Error::PopupReplaced,
             Error::PopupResponseSent,
             Error::CallbackReplayed,
             Error::CallbackOtherClient,
@@ -522,7 +522,7 @@ mod tests {
                 Error::NoPendingLogin => {}
                 Error::PopupBlocked => {}
                 Error::PopupClosed => {}
-                Error::PopupInProgress => {}
+                Error::PopupReplaced => {}
                 Error::PopupResponseSent => {}
                 Error::CallbackReplayed => {}
                 Error::CallbackOtherClient => {}

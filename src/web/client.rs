@@ -165,13 +165,13 @@ impl Client {
         options: LoginOptions,
         timeout_ms: u64,
     ) -> Result<CallbackResult, Error> {
-        self.with(|st, _| st.claim_popup())?;
-        let Some(popup) = crate::web::open_popup() else {
-            self.with(|st, _| st.release_popup());
+        let (n, name) = self.with(|st, _| (st.claim_popup(), st.popup_window()));
+        let Some(popup) = crate::web::open_popup(&name) else {
+            self.with(|st, _| st.release_popup(n));
             return Err(Error::PopupBlocked);
         };
         self.shared.host.popup.set(Some(popup));
-        let mut op = PopupLogin::start(options, timeout_ms);
+        let mut op = PopupLogin::start(n, options, timeout_ms);
         drive(&self.shared, Slots::new(), move |st, h, o| {
             op.resume(st, h, o)
         })

@@ -273,23 +273,28 @@ impl Host for WebHost {
     }
 
     fn watch_tabs(&self, channel: &str) {
-        let listener = |field: &'static str| {
+        let listener = |field: &'static str, prefix: &'static str| {
             let tab = Rc::clone(&self.tab);
             super::promise::function(Box::new(move |e: JsValue| {
-                if let (Some(message), Some(handler)) = (get(&e, field).as_string(), copy(&*tab)) {
+                if let (Some(text), Some(handler)) = (get(&e, field).as_string(), copy(&*tab)) {
+                    let mut message = String::from(prefix);
+                    message.push_str(&text);
                     handler(message);
                 }
                 JsValue::UNDEFINED
             }))
         };
         if let Ok(c) = web_sys::BroadcastChannel::new(channel) {
-            c.set_onmessage(Some(&listener("data")));
+            c.set_onmessage(Some(&listener("data", "")));
             self.channel.set(Some(c));
         }
         // The fallback, and the later signal: localStorage reaches other tabs
         // after a message can; the `storage` event fires when it has.
         if let Some(w) = window() {
-            let _ = w.add_event_listener_with_callback("storage", &listener("key"));
+            let _ = w.add_event_listener_with_callback(
+                "storage",
+                &listener("key", crate::core::flow::STORAGE),
+            );
         }
     }
 

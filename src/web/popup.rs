@@ -12,11 +12,12 @@ use web_sys::{BroadcastChannel, Window};
 use super::host::{get, set_timeout};
 use super::promise::function;
 
-/// `window.open` of an empty popup, in the caller's task (a click handler):
-/// `None` when the browser blocks it.
-pub fn open() -> Option<Window> {
+/// `window.open` of an empty popup named `name` (a second login reuses the
+/// window), in the caller's task (a click handler): `None` when the browser
+/// blocks it.
+pub fn open(name: &str) -> Option<Window> {
     web_sys::window()?
-        .open_with_url_and_target_and_features("", "pkce-wasm-login", "popup,width=500,height=650")
+        .open_with_url_and_target_and_features("", name, "popup,width=500,height=650")
         .ok()
         .flatten()
 }
@@ -29,15 +30,12 @@ pub fn navigate(popup: Option<Window>, url: &str) -> bool {
 }
 
 /// Resolves with the callback URL the popup's page sends for `state` on
-/// `channel`; rejects with `"closed"` or `"timeout"`. A popup the
-/// provider's COOP header severs from this page looks closed from here as
-/// soon as the provider's first page arrives, so a popup seen closed ends
-/// the wait at once only after it was seen open for [`OPEN_POLLS`] polls
-/// (5 s) — it was then at the provider without COOP, and the user closed
-/// it; otherwise being closed only names the timeout `"closed"`.
-pub const OPEN_POLLS: u32 = 10;
-
-/// See [`OPEN_POLLS`].
+/// `channel`; rejects with `"closed"` or `"timeout"` when `timeout_ms`
+/// passed. Any provider page with a COOP header (the first, or a later one:
+/// a "sign in with…" page) severs the popup from this page, and a severed
+/// popup looks closed from here: being closed never ends the wait, it only
+/// names its end `"closed"`. The popup is closed by the core's decision
+/// (`Host::close_popup`), never here: a newer login may be using the window.
 pub fn wait(popup: Option<Window>, channel: &str, state: &str, timeout_ms: u64) -> Promise {
     let channel = BroadcastChannel::new(channel).ok();
     let state = String::from(state);
@@ -45,8 +43,8 @@ pub fn wait(popup: Option<Window>, channel: &str, state: &str, timeout_ms: u64) 
         let seen_closed = Rc::new(Cell::new(false));
         let timers: Rc<Cell<Option<(i32, i32)>>> = Rc::default();
         let end = {
-            let (channel, timers, popup) = (channel.clone(), Rc::clone(&timers), popup.clone());
-            Rc::new(move |close_popup: bool| {
+            let (channel, timers) = (channel.clone(), Rc::clone(&timers));
+            Rc::new(move || {
                 if let Some(c) = &channel {
                     c.set_onmessage(None);
                     c.close();
@@ -54,9 +52,6 @@ pub fn wait(popup: Option<Window>, channel: &str, state: &str, timeout_ms: u64) 
                 if let (Some((t, i)), Some(w)) = (timers.take(), web_sys::window()) {
                     w.clear_timeout_with_handle(t);
                     w.clear_interval_with_handle(i);
-                }
-                if let (true, Some(p)) = (close_popup, &popup) {
-                    let _ = p.close();
                 }
             })
         };
@@ -66,7 +61,7 @@ pub fn wait(popup: Option<Window>, channel: &str, state: &str, timeout_ms: u64) 
                 let data = get(&e, "data");
                 if get(&data, "s").as_string().as_deref() == Some(state.as_str()) {
                     if let Some(url) = get(&data, "u").as_string() {
-                        end(false);
+                        end();
                         let _ = resolve.call1(&JsValue::UNDEFINED, &JsValue::from(url));
                     }
                 }
@@ -75,25 +70,9 @@ pub fn wait(popup: Option<Window>, channel: &str, state: &str, timeout_ms: u64) 
         }
         let poll = {
             let (seen, popup) = (Rc::clone(&seen_closed), popup.clone());
-            let (end, reject) = (Rc::clone(&end), reject.clone());
-            let open_polls = Cell::new(0u32);
-            let told = Cell::new(false);
             function(Box::new(move |_| {
                 if popup.as_ref().is_none_or(|p| p.closed().unwrap_or(true)) {
                     seen.set(true);
-                    // A popup that answered and closed itself: its message may
-                    // still be on its way, so the end waits a second for it.
-                    if open_polls.get() >= OPEN_POLLS && !told.replace(true) {
-                        let (end, reject) = (Rc::clone(&end), reject.clone());
-                        let give_up = super::promise::once(move |_| {
-                            end(false);
-                            let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from_str("closed"));
-                            JsValue::UNDEFINED
-                        });
-                        let _ = set_timeout(&give_up, 1000);
-                    }
-                } else {
-                    open_polls.set(open_polls.get().saturating_add(1));
                 }
                 JsValue::UNDEFINED
             }))
@@ -102,7 +81,7 @@ pub fn wait(popup: Option<Window>, channel: &str, state: &str, timeout_ms: u64) 
             let (end, seen) = (Rc::clone(&end), Rc::clone(&seen_closed));
             let reject = reject.clone();
             function(Box::new(move |_| {
-                end(true);
+                end();
                 let why = if seen.get() { "closed" } else { "timeout" };
                 let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from_str(why));
                 JsValue::UNDEFINED

@@ -131,6 +131,8 @@ fn decode(text: &str) -> Option<Pending> {
 
 #[derive(Debug)]
 enum State {
+    /// Before anything: join an attempt for the same URL, or be the one others join.
+    New,
     Start,
     /// Waiting for the attempt another call for this URL made (its signal).
     Joining(u32),
@@ -155,6 +157,9 @@ pub struct Callback {
     replaced_key: Option<String>,
     /// This attempt's signal id, when it is the one others join.
     share: Option<u32>,
+    /// A popup's callback page hands popup responses to its opener; the
+    /// opener itself (a popup login's own callback) never does.
+    relay: bool,
     state: State,
 }
 
@@ -179,8 +184,15 @@ impl Callback {
             locked: false,
             replaced_key: None,
             share: None,
-            state: State::Start,
+            relay: true,
+            state: State::New,
         }
+    }
+
+    /// The callback a popup login runs in the page that opened the popup.
+    pub fn in_opener(mut self) -> Self {
+        self.relay = false;
+        self
     }
 
     /// Ends the operation: the address bar loses the response parameters,
@@ -192,8 +204,10 @@ impl Callback {
         r: Result<CallbackResult, Error>,
     ) -> Step<CallbackResult> {
         if let Some(id) = self.share.take() {
-            if let Some((_, digest)) = st.callbacks.running.take() {
-                st.callbacks.last = Some((id, digest, r.clone()));
+            if st.callbacks.running.as_ref().is_some_and(|(i, _)| *i == id) {
+                if let Some((_, digest)) = st.callbacks.running.take() {
+                    st.callbacks.last = Some((id, digest, r.clone()));
+                }
             }
             host.notify(id);
         }
@@ -223,19 +237,24 @@ impl Callback {
         input: Outcome,
     ) -> Step<CallbackResult> {
         let step = match &mut self.state {
-            State::Start if self.share.is_none() => {
+            State::New => {
                 let digest = state_hash(&self.url);
-                if let Some((id, d)) = &st.callbacks.running {
-                    if *d == digest {
+                match &st.callbacks.running {
+                    Some((id, d)) if *d == digest => {
                         let id = *id;
                         self.state = State::Joining(id);
                         return Step::Effect(Effect::Wait(id));
                     }
+                    // Another URL's attempt holds the slot: this one runs unshared.
+                    Some(_) => {}
+                    None => {
+                        st.refresh.seq = st.refresh.seq.wrapping_add(1);
+                        let id = st.refresh.seq;
+                        st.callbacks.running = Some((id, digest));
+                        self.share = Some(id);
+                    }
                 }
-                st.refresh.seq = st.refresh.seq.wrapping_add(1);
-                let id = st.refresh.seq;
-                st.callbacks.running = Some((id, digest));
-                self.share = Some(id);
+                self.state = State::Start;
                 return self.resume(st, host, Outcome::Start);
             }
             State::Joining(id) => {
@@ -244,7 +263,7 @@ impl Callback {
                     Some((done, _, r)) if *done == id => Step::Done(r.clone()),
                     // The attempt ended without a result for us: try ourselves.
                     _ => {
-                        self.state = State::Start;
+                        self.state = State::New;
                         self.resume(st, host, Outcome::Start)
                     }
                 };
@@ -373,7 +392,7 @@ impl Callback {
             Ok(p) => p,
             // A popup's login lives in the page that opened the popup.
             Err(Error::NoPendingLogin | Error::StateMismatch)
-                if response.state.secret().starts_with(POPUP_STATE_PREFIX) =>
+                if self.relay && response.state.secret().starts_with(POPUP_STATE_PREFIX) =>
             {
                 return Ok(State::Relaying(false, response.state.clone()));
             }

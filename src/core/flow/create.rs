@@ -28,7 +28,9 @@ fn cache_key(issuer: &str) -> String {
 /// besides the token request. Whoever can write this tab's sessionStorage runs
 /// script in the app's origin and can already read the pending login's
 /// verifier and the code in the address bar; see the README.
-fn handed_over(host: &dyn Host, issuer: &str, ttl_ms: u64) -> Option<ProviderMetadata> {
+fn handed_over(host: &dyn Host, config: &Config) -> Option<ProviderMetadata> {
+    let issuer = config.issuer.as_deref().unwrap_or_default();
+    let ttl_ms = config.transaction_ttl_ms;
     let key = cache_key(issuer);
     let stamped = host.get(Area::Session, &key).ok()??;
     let fresh = stamped.split_once('\n').and_then(|(at, doc)| {
@@ -36,7 +38,9 @@ fn handed_over(host: &dyn Host, issuer: &str, ttl_ms: u64) -> Option<ProviderMet
         if age > ttl_ms {
             return None;
         }
-        parse_metadata(issuer, 200, Some("application/json"), doc).ok()
+        let meta = parse_metadata(issuer, 200, Some("application/json"), doc).ok()?;
+        check_metadata(&meta, issuer, has_openid(&config.scope)).ok()?;
+        Some(meta)
     });
     if fresh.is_none() {
         let _ = host.remove(Area::Session, &key);
@@ -81,7 +85,7 @@ impl Create {
                 let key = cache_key(&issuer);
                 match host.get(Area::Page, &key) {
                     Ok(Some(doc)) => parse_metadata(&issuer, 200, Some("application/json"), &doc),
-                    _ => match handed_over(host, &issuer, config.transaction_ttl_ms) {
+                    _ => match handed_over(host, config) {
                         Some(m) => Ok(m),
                         None => {
                             let req = get(&discovery_url(&issuer), config.timeout_ms);
@@ -201,7 +205,8 @@ fn build(
         refresh: RefreshShare::default(),
         callbacks: CallbackShare::default(),
         reported: View::default(),
-        popup_open: false,
+        popup: None,
+        popup_seq: 0,
         dpop_key: None,
         nonces: Vec::new(),
     };

@@ -26,7 +26,7 @@ mod userinfo;
 mod verify;
 mod wake;
 
-pub use tabs::{TabAction, View};
+pub use tabs::{TabAction, View, STORAGE};
 
 pub use call::Call;
 pub use callback::{Callback, CallbackResult};
@@ -236,8 +236,10 @@ pub struct ClientState {
     pub callbacks: CallbackShare,
     /// What this tab's app was last told of the session (for tab sync).
     pub reported: View,
-    /// A popup login is in progress in this page.
-    pub popup_open: bool,
+    /// The popup login running in this page, by number.
+    pub popup: Option<u32>,
+    /// The last popup login's number.
+    pub popup_seq: u32,
     /// The DPoP key last loaded: its id and public half.
     pub dpop_key: Option<(String, PublicJwk)>,
     /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.

@@ -16,12 +16,13 @@ use super::store::{digest, session_key};
 use super::{Area, ClientState, Event, Host};
 use crate::core::session::Record;
 
-/// What the app of this tab was last told: the record's epoch and a digest
-/// of the access token (none without a session).
+/// What the app of this tab was last told: the record's epoch, a digest
+/// of the access token (none without a session) and of the user's `sub`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct View {
     epoch: u64,
     token: Option<String>,
+    user: Option<String>,
 }
 
 impl View {
@@ -33,6 +34,11 @@ impl View {
                 .session
                 .as_ref()
                 .map(|s| digest(s.tokens.access_token.secret())),
+            user: record
+                .session
+                .as_ref()
+                .and_then(|s| s.claims.as_ref())
+                .map(|c| digest(&c.sub)),
         }
     }
 }
@@ -50,6 +56,8 @@ pub enum TabAction {
 pub const LOGGED_OUT: &str = "o";
 /// A session was written (login or refresh).
 pub const WRITTEN: &str = "s";
+/// How the host marks a `storage` event's key (so no key is taken for a message).
+pub const STORAGE: &str = "storage:";
 
 impl ClientState {
     /// The channel this client's tabs talk on.
@@ -72,12 +80,13 @@ impl ClientState {
     }
 
     /// A message from another tab: the channel's (`o`, `s`) or, from a
-    /// `storage` event, the key that changed.
+    /// `storage` event, [`STORAGE`] and the key that changed.
     pub fn tab_message(&mut self, host: &dyn Host, message: &str) -> TabAction {
         let shared = self.area() == Area::Local;
-        let ours = message == LOGGED_OUT
-            || message == WRITTEN
-            || (shared && message == session_key(&self.ns));
+        let ours = match message.strip_prefix(STORAGE) {
+            Some(key) => shared && key == session_key(&self.ns),
+            None => message == LOGGED_OUT || message == WRITTEN,
+        };
         if !ours {
             return TabAction::None;
         }
@@ -96,7 +105,10 @@ impl ClientState {
             (Some(_), None) if now.epoch > was.epoch => Some(Event::LoggedOut),
             (Some(_), None) => Some(Event::SessionExpired),
             (None, Some(_)) => Some(Event::LoggedIn),
-            (Some(_), Some(_)) if now.epoch > was.epoch => Some(Event::LoggedIn),
+            // A new login over the session (another user, or the same again).
+            (Some(_), Some(_)) if now.epoch > was.epoch || now.user != was.user => {
+                Some(Event::LoggedIn)
+            }
             (Some(a), Some(b)) if a != b => Some(Event::TokensRefreshed),
             _ => None,
         };
