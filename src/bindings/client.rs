@@ -132,6 +132,10 @@ impl WasmClient {
         let Some((n, name)) = self.with(|st, _| (st.claim_popup(), st.popup_window())) else {
             return Op::failed(Error::PopupReplaced);
         };
+        // A popup login still waiting ends now (popup_replaced): this one takes its window.
+        if let Some(cancel) = self.shared.host.popup_cancel.take() {
+            let _ = cancel.call0(&JsValue::UNDEFINED);
+        }
         let Some(popup) = crate::web::open_popup(&name) else {
             self.with(|st, _| st.release_popup(n));
             return Op::failed(Error::PopupBlocked);

@@ -166,6 +166,9 @@ impl Client {
         timeout_ms: u64,
     ) -> Result<CallbackResult, Error> {
         let (n, name) = self.with(|st, _| (st.claim_popup(), st.popup_window()));
+        if let Some(cancel) = self.shared.host.popup_cancel.take() {
+            let _ = cancel.call0(&wasm_bindgen::JsValue::UNDEFINED);
+        }
         let Some(popup) = crate::web::open_popup(&name) else {
             self.with(|st, _| st.release_popup(n));
             return Err(Error::PopupBlocked);

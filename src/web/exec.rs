@@ -227,7 +227,13 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
             state,
             timeout_ms,
         } => Performed::Later(
-            super::popup::wait(super::host::copy(&host.popup), &channel, &state, timeout_ms),
+            super::popup::wait(
+                super::host::copy(&host.popup),
+                &host.popup_cancel,
+                &channel,
+                &state,
+                timeout_ms,
+            ),
             Pending::Popup,
         ),
         Effect::PopupRelay {
@@ -333,6 +339,7 @@ pub fn settle(
         Pending::Popup => Outcome::Popup(match r {
             Ok(url) => url.as_string().ok_or(Error::Timeout),
             Err(why) if why.as_string().as_deref() == Some("closed") => Err(Error::PopupClosed),
+            Err(why) if why.as_string().as_deref() == Some("replaced") => Err(Error::PopupReplaced),
             Err(_) => Err(Error::Timeout),
         }),
         Pending::App => Outcome::App(match r.map(|v| v.dyn_into::<Response>()) {

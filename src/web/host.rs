@@ -55,6 +55,8 @@ pub struct WebHost {
     channel: Cell<Option<web_sys::BroadcastChannel>>,
     /// The login popup this page opened.
     pub(crate) popup: Cell<Option<web_sys::Window>>,
+    /// Ends the popup wait in progress at once (a newer popup login took over).
+    pub(crate) popup_cancel: Cell<Option<Function>>,
 }
 
 /// Runs `f` on the value in `cell` and puts it back.

@@ -36,7 +36,15 @@ pub fn navigate(popup: Option<Window>, url: &str) -> bool {
 /// popup looks closed from here: being closed never ends the wait, it only
 /// names its end `"closed"`. The popup is closed by the core's decision
 /// (`Host::close_popup`), never here: a newer login may be using the window.
-pub fn wait(popup: Option<Window>, channel: &str, state: &str, timeout_ms: u64) -> Promise {
+/// `cancel` receives the function that ends this wait at once
+/// (`"replaced"`: a newer popup login took over).
+pub fn wait(
+    popup: Option<Window>,
+    cancel: &Cell<Option<js_sys::Function>>,
+    channel: &str,
+    state: &str,
+    timeout_ms: u64,
+) -> Promise {
     let channel = BroadcastChannel::new(channel).ok();
     let state = String::from(state);
     Promise::new(&mut |resolve, reject| {
@@ -87,6 +95,14 @@ pub fn wait(popup: Option<Window>, channel: &str, state: &str, timeout_ms: u64) 
                 JsValue::UNDEFINED
             }))
         };
+        {
+            let (end, reject) = (Rc::clone(&end), reject.clone());
+            cancel.set(Some(super::promise::once(move |_| {
+                end();
+                let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from_str("replaced"));
+                JsValue::UNDEFINED
+            })));
+        }
         let w = web_sys::window();
         let t = set_timeout(&expire, timeout_ms.min(i32::MAX as u64) as i32);
         let i = w.and_then(|w| {
