@@ -30,7 +30,7 @@ function renderSession(auth, appState) {
   show('session');
   $('access-token').textContent = mask(tokens.accessToken);
   $('scope').textContent = tokens.scope;
-  $('refresh').textContent = tokens.refreshToken ? 'issued (kept in memory)' : 'none';
+  $('refresh-token').textContent = tokens.refreshToken ? 'issued (kept in memory)' : 'none';
   $('app-state').textContent = JSON.stringify(appState ?? null);
   const claims = auth.getIdTokenClaims(); // validated: signature, iss, aud, exp, iat, nonce
   $('claims').textContent = claims ? JSON.stringify(claims, null, 2) : '(no ID token)';

@@ -68,7 +68,12 @@ test('full login: tokens, ID token claims, clean URL, userinfo through the beare
     assert.equal(claims.aud, demo.config.clientId);
     assert.match(await page.textContent('#access-token'), /…/, 'access token is masked');
     assert.match(await page.textContent('#expires'), /in \d+ s/);
-    assert.equal(await page.textContent('#refresh'), 'issued (kept in memory)');
+    assert.equal(await page.textContent('#refresh-token'), 'issued (kept in memory)');
+    // What a person sees: the Refresh button keeps its label and is usable.
+    const refresh = page.getByRole('button', { name: 'Refresh' });
+    assert.equal(await refresh.textContent(), 'Refresh');
+    assert.equal(await refresh.isEnabled(), true);
+    assert.equal(await page.locator('[id]').evaluateAll((els) => els.length - new Set(els.map((e) => e.id)).size), 0, 'no duplicate ids');
     assert.deepEqual(JSON.parse(await page.textContent('#app-state')).returnTo, '/');
 
     const leftovers = await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('pkce-wasm.tx.')));
