@@ -2,6 +2,15 @@
 export const ISSUER = 'https://idp.bench.example';
 export const CLIENT_ID = 'bench';
 export const BATCH = 10;
+/** pkce-wasm's client for the stubbed pages: metadata supplied, no PAR. */
+export const pkceWasmOptions = () => ({
+  issuer: ISSUER,
+  clientId: CLIENT_ID,
+  redirectUri: location.origin + '/cb',
+  scope: 'openid',
+  pushedAuthorizationRequests: false,
+  metadata: { issuer: ISSUER, authorization_endpoint: ISSUER + '/authorize', token_endpoint: ISSUER + '/token', jwks_uri: ISSUER + '/jwks', id_token_signing_alg_values_supported: ['ES256'] },
+});
 const enc = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const text = (s) => enc(new TextEncoder().encode(s));
 let key;

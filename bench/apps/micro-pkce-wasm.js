@@ -1,7 +1,7 @@
 // pkce-wasm micro-benchmarks (network stubbed): (a) PKCE pair + authorize URL,
 // (b) callback parse + token response parse + ID token validation (signature included).
 import { createClient } from 'pkce-wasm';
-import { ISSUER, CLIENT_ID, BATCH, signingKey, idToken, tokenBody, median } from './micro-common.js';
+import { ISSUER, BATCH, signingKey, idToken, tokenBody, median, pkceWasmOptions } from './micro-common.js';
 
 window.__micro = async (n, { stubVerify = false } = {}) => {
   const jwk = await signingKey();
@@ -12,14 +12,7 @@ window.__micro = async (n, { stubVerify = false } = {}) => {
     if (String(url).endsWith('/jwks')) return new Response(JSON.stringify({ keys: [jwk] }), { headers: { 'content-type': 'application/json' } });
     return new Response(next, { headers: { 'content-type': 'application/json' } });
   };
-  const auth = await createClient({
-    issuer: ISSUER,
-    clientId: CLIENT_ID,
-    redirectUri: location.origin + '/cb',
-    scope: 'openid',
-    pushedAuthorizationRequests: false,
-    metadata: { issuer: ISSUER, authorization_endpoint: ISSUER + '/authorize', token_endpoint: ISSUER + '/token', jwks_uri: ISSUER + '/jwks', id_token_signing_alg_values_supported: ['ES256'] },
-  });
+  const auth = await createClient(pkceWasmOptions());
   // Batches of BATCH: the page's clock is coarsened to 0.1 ms.
   const a = [];
   for (let r = 0; r < n / BATCH; r++) {

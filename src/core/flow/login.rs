@@ -79,8 +79,8 @@ impl Login {
     }
 
     /// The `state` of the login's stored transaction, once stored.
-    pub fn started_state(&self) -> Option<&str> {
-        self.started.as_ref().map(|s| s.secret())
+    pub fn started_state(&self) -> Option<&crate::core::secret::State> {
+        self.started.as_ref()
     }
 
     fn done(&self, host: &dyn Host, url: Result<String, Error>) -> Step<String> {
@@ -208,7 +208,9 @@ impl Login {
             .into_iter()
             .zip(all.chunks_exact(32))
         {
-            buf.copy_from_slice(chunk);
+            for (d, s) in buf.iter_mut().zip(chunk) {
+                *d = *s;
+            }
         }
         let meta = &st.meta;
         // Built without the `par` feature, the mode is constantly `Never` and PAR compiles away.

@@ -115,8 +115,7 @@ impl PopupLogin {
                 Step::Effect(e) => return Step::Effect(e),
                 Step::Done(Err(e)) => return self.finish(st, host, Err(e)),
                 Step::Done(Ok(url)) => {
-                    let Some(state) = login.started_state().map(|s| LoginState::new(s.into()))
-                    else {
+                    let Some(state) = login.started_state().cloned() else {
                         return self.finish(st, host, Err(out_of_order()));
                     };
                     self.state = State::Opening(state);
