@@ -12,6 +12,7 @@ export type PkceWasmErrorCode =
   | 'invalid_config' | 'invalid_code_verifier' | 'reserved_parameter' | 'storage_unavailable'
   | 'crypto_unavailable' | 'not_a_callback' | 'invalid_callback' | 'duplicate_parameter'
   | 'popup_blocked' | 'popup_closed' | 'popup_replaced' | 'popup_response_sent'
+  | 'silent_timeout' | 'third_party_cookies_blocked' | 'silent_response_sent'
   | 'missing_state' | 'state_mismatch' | 'no_pending_login' | 'callback_replayed' | 'callback_other_client' | 'transaction_expired'
   | 'transaction_invalid' | 'missing_code' | 'code_and_error' | 'iss_mismatch' | 'iss_missing'
   | 'token_http_error' | 'token_response_not_json' | 'invalid_token_response'
@@ -27,7 +28,7 @@ export type PkceWasmErrorCode =
   | 'login_required' | 'id_token_max_age_exceeded' | 'revocation_failed' | 'dpop_not_bound' | 'dpop_key_unavailable' | 'par_failed' | 'par_required'
   | 'par_request_expired' | 'provider_error' | 'wasm_load_failed'
   | 'access_denied' | 'invalid_grant' | 'invalid_request' | 'invalid_scope' | 'consent_required'
-  | 'interaction_required' | 'server_error' | 'temporarily_unavailable' | (string & {});
+  | 'interaction_required' | 'account_selection_required' | 'server_error' | 'temporarily_unavailable' | (string & {});
 
 /**
  * Every failure. `message` is readable and never contains a token, code,
@@ -63,6 +64,14 @@ export interface ClientOptions {
   redirectUri: string;
   /** Space-separated scopes. @defaultValue `'openid'` */
   scope?: string;
+  /**
+   * Where `checkSession()`'s hidden iframe comes back to: a registered
+   * redirect URI on this origin whose page calls `handleRedirectCallback()`.
+   * @defaultValue `redirectUri`
+   */
+  silentRedirectUri?: string;
+  /** Seconds `checkSession()` waits for the provider (1 to 120). @defaultValue `10` */
+  silentTimeout?: number;
   /** The discovery document itself, to skip the fetch (validated like a fetched one). */
   metadata?: Record<string, unknown>;
   /** Explicit authorization endpoint (no discovery). Requires `tokenEndpoint`. */
@@ -186,6 +195,17 @@ export class Client {
    * `popup_replaced` (a newer call took over), or the callback's own codes.
    */
   loginWithPopup<AppState = unknown>(options?: LoginOptions & { popupTimeout?: number }): Promise<CallbackResult<AppState>>;
+  /**
+   * Silent authentication: asks the provider, in a hidden iframe with
+   * `prompt=none`, whether the user has a session there, and if so logs in
+   * with it (the same checks as a redirect; concurrent calls share one
+   * iframe). Fails with the provider's `login_required`,
+   * `interaction_required` or `consent_required`; `silent_timeout` after
+   * `silentTimeout` seconds; `third_party_cookies_blocked` when the provider
+   * is on another site and the browser keeps its cookies from the iframe.
+   * `extraParams.prompt` is refused (it is `none`).
+   */
+  checkSession<AppState = unknown>(options?: LoginOptions): Promise<CallbackResult<AppState>>;
   /** True when the URL (default: the current page) carries `code` or `error`. */
   isCallback(url?: string): boolean;
   /**

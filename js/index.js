@@ -110,6 +110,11 @@ export class Client {
     return run(() => this.#inner.loginWithPopup(options));
   }
 
+  /** Silent authentication (prompt=none in a hidden iframe); resolves like handleRedirectCallback. */
+  checkSession(options = {}) {
+    return run(() => this.#inner.checkSession(options));
+  }
+
   /** True when the URL (default: the current page) carries an authorization response. */
   isCallback(url = here()) {
     return typeof url === 'string' && this.#inner.isCallback(url);

@@ -161,7 +161,7 @@ proptest! {
             response_mode: ResponseMode::Query,
             extra_params: &extra,
             dpop_jkt: None,
-            popup: false,
+            state_prefix: "",
         };
         // Distinct entropy for each value, as from the CSPRNG.
         let flip = |i: usize| { let mut b = seed; b[0] ^= 1 << i; b };

@@ -10,8 +10,8 @@ mod sim;
 
 use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions};
 use pkce_wasm::core::flow::{
-    AccessToken, Area, Callback, Create, Effect, Fetch, Host, Login, Logout, Outcome, PopupLogin,
-    Step, UserInfo, Wake, STORAGE,
+    sso_key, AccessToken, Area, Callback, Create, Effect, Fetch, Host, Login, Logout, Outcome,
+    PopupLogin, SilentLogin, Step, TokenOrSilent, UserInfo, Wake, STORAGE,
 };
 use pkce_wasm::core::session::decode_record;
 use pkce_wasm::core::Error;
@@ -364,6 +364,235 @@ fn a_popup_login_completes_in_the_page_that_opened_it() {
         Done::Callback(Err(Error::PopupReplaced)) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// Issue 15: silent authentication. The provider's answer comes back to the
+/// silent redirect page in a hidden iframe (another client in the same tab:
+/// it shares the tab's sessionStorage), which hands it over without touching
+/// the transaction; the embedding page runs the callback; two calls at once
+/// share one iframe; the iframe is removed however it ends.
+#[test]
+fn a_silent_login_completes_in_the_page_that_embeds_its_iframe() {
+    let mut s = Sim::new(1, CacheLocation::Memory);
+    let frame = s.add_client(0, config(CacheLocation::Memory)).unwrap();
+    let before = s.world.borrow().provider.token_requests;
+    let a = s.start(
+        0,
+        Op::Silent(SilentLogin::start(LoginOptions::default())),
+        "a",
+    );
+    let b = s.start(
+        0,
+        Op::Silent(SilentLogin::start(LoginOptions::default())),
+        "b",
+    );
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i);
+    }
+    assert_eq!(s.running.len(), 2, "both waiting");
+    let sent = s.world.borrow().frame_url.clone().expect("an iframe");
+    assert!(
+        sent.contains("prompt=none") && sent.contains("state=s."),
+        "{sent}"
+    );
+    let cb = s.world.borrow_mut().provider.authorize(&sent);
+    // The iframe's page hands the response over and leaves the transaction.
+    match s.run(frame, Op::Callback(Callback::start(&cb)), "iframe") {
+        Done::Callback(Err(Error::SilentResponseSent)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.world.borrow().provider.token_requests, before);
+    s.settle();
+    let mut tokens = Vec::new();
+    for id in [a, b] {
+        let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+        match s.finished.remove(pos).3 {
+            Done::Callback(Ok(r)) => tokens.push(r.tokens.access_token.secret().to_string()),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(tokens[0], tokens[1], "one result for both calls");
+    assert_eq!(
+        s.world.borrow().provider.token_requests,
+        before + 1,
+        "one token request"
+    );
+    assert!(s.authenticated(0));
+    assert!(
+        s.world.borrow().frame_url.is_none(),
+        "the iframe is removed"
+    );
+    let ns = s.clients[0].ns.clone();
+    assert_eq!(
+        s.host(0)
+            .get(Area::Local, &sso_key(&ns))
+            .unwrap()
+            .as_deref(),
+        Some("1")
+    );
+
+    // No session at the provider: its error, typed, and (same site) the mark goes.
+    let answer = |s: &mut Sim, client: usize, error: &str| {
+        let id = s.start(
+            client,
+            Op::Silent(SilentLogin::start(LoginOptions::default())),
+            "no",
+        );
+        while let Some(&i) = s.ready_list().first() {
+            s.complete(i);
+        }
+        let sent = s.world.borrow().frame_url.clone().expect("an iframe");
+        let state = sent
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("state="))
+            .unwrap()
+            .to_string();
+        let cb = format!("{APP}/cb?error={error}&state={state}&iss=https%3A%2F%2Fidp.example.com");
+        let _ = s.run(frame, Op::Callback(Callback::start(&cb)), "iframe");
+        s.settle();
+        let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+        assert!(
+            s.world.borrow().frame_url.is_none(),
+            "the iframe is removed"
+        );
+        s.finished.remove(pos).3
+    };
+    for code in ["interaction_required", "consent_required", "login_required"] {
+        match answer(&mut s, 0, code) {
+            Done::Callback(Err(e)) => assert_eq!(e.code(), code),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(s.host(0).get(Area::Local, &sso_key(&ns)).unwrap(), None);
+
+    // The provider on another site: login_required after a login here is the
+    // browser hiding its cookies; without one it is the provider's word.
+    let mut c = config(CacheLocation::Memory);
+    if let Endpoints::Given(m) = &mut c.endpoints {
+        m.authorization_endpoint = "https://login.idp.example.org/auth".into();
+    }
+    let cross = s.add_client(0, c).unwrap();
+    let ns = s.clients[cross].ns.clone();
+    match answer(&mut s, cross, "login_required") {
+        Done::Callback(Err(e)) => assert_eq!(e.code(), "login_required"),
+        other => panic!("{other:?}"),
+    }
+    s.host(0).set(Area::Local, &sso_key(&ns), "1").unwrap();
+    match answer(&mut s, cross, "login_required") {
+        Done::Callback(Err(Error::ThirdPartyCookiesBlocked)) => {}
+        other => panic!("{other:?}"),
+    }
+    match answer(&mut s, cross, "interaction_required") {
+        Done::Callback(Err(e)) => assert_eq!(e.code(), "interaction_required"),
+        other => panic!("{other:?}"),
+    }
+
+    // The provider never answers: silent_timeout, the iframe removed.
+    s.world.borrow_mut().frame_silent = true;
+    match s.run(
+        0,
+        Op::Silent(SilentLogin::start(LoginOptions::default())),
+        "hang",
+    ) {
+        Done::Callback(Err(Error::SilentTimeout)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(s.world.borrow().frame_url.is_none());
+
+    // The caller's own prompt is refused before anything starts.
+    let o = LoginOptions {
+        extra_params: vec![("prompt".into(), "login".into())],
+        ..LoginOptions::default()
+    };
+    match s.run(0, Op::Silent(SilentLogin::start(o)), "prompt") {
+        Done::Callback(Err(Error::InvalidConfig(_))) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Issue 15: `silentFallback`. A session without a refresh token that is
+/// due is renewed by a silent login instead of ending; the provider's
+/// refusal ends it as an expiry does (and is the answer); a silent login
+/// that times out keeps it. Without the option nothing changes.
+#[test]
+fn without_a_refresh_token_get_access_token_falls_back_to_a_silent_login() {
+    let mut s = Sim::new(1, CacheLocation::Memory);
+    let frame = s.add_client(0, config(CacheLocation::Memory)).unwrap();
+    s.world.borrow_mut().provider.no_refresh_token = true;
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    s.clients[0].config.silent_fallback = true;
+    let old = s
+        .session(0)
+        .unwrap()
+        .tokens
+        .access_token
+        .secret()
+        .to_string();
+    assert!(s.session(0).unwrap().tokens.refresh_token.is_none());
+
+    // The provider still has a session: new tokens, without a redirect.
+    let renew = |s: &mut Sim, answer: Option<&str>| {
+        let id = s.start(0, Op::TokenOrSilent(TokenOrSilent::start(true)), "token");
+        while let Some(&i) = s.ready_list().first() {
+            s.complete(i);
+        }
+        let sent = s.world.borrow().frame_url.clone();
+        if let Some(sent) = sent {
+            let cb = match answer {
+                None => s.world.borrow_mut().provider.authorize(&sent),
+                Some(error) => {
+                    let state = sent
+                        .split(['?', '&'])
+                        .find_map(|p| p.strip_prefix("state="))
+                        .unwrap();
+                    format!(
+                        "{APP}/cb?error={error}&state={state}&iss=https%3A%2F%2Fidp.example.com"
+                    )
+                }
+            };
+            let _ = s.run(frame, Op::Callback(Callback::start(&cb)), "iframe");
+        }
+        s.settle();
+        let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+        s.finished.remove(pos).3
+    };
+    let before = s.world.borrow().provider.token_requests;
+    match renew(&mut s, None) {
+        Done::Session(Ok(new)) => assert_ne!(new.tokens.access_token.secret(), old),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.world.borrow().provider.token_requests, before + 1);
+    assert!(s.authenticated(0));
+
+    // It times out: the session stays.
+    s.world.borrow_mut().frame_silent = true;
+    match renew(&mut s, None) {
+        Done::Session(Err(Error::SilentTimeout)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(s.session(0).is_some(), "kept");
+    s.world.borrow_mut().frame_silent = false;
+
+    // The provider refuses: the session ends as an expiry ends it.
+    match renew(&mut s, Some("login_required")) {
+        Done::Session(Err(e)) => assert_eq!(e.code(), "login_required"),
+        other => panic!("{other:?}"),
+    }
+    assert!(s.session(0).is_none());
+    assert!(
+        s.events(0).contains(&"sessionExpired".to_string()),
+        "{:?}",
+        s.events(0)
+    );
+
+    // Without the option: the session ends at once, no iframe.
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    s.clients[0].config.silent_fallback = false;
+    match renew(&mut s, None) {
+        Done::Session(Err(Error::LoginRequired)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(s.world.borrow().frame_url.is_none());
 }
 
 // ---- 2. logout wins --------------------------------------------------------

@@ -24,6 +24,12 @@ async function signingKeys() {
  * @param {number} [o.port] 0 = any free port
  * @param {number} [o.accessTokenTtl] seconds
  * @param {(ctx) => Promise<boolean>|boolean} [o.hook] test-only middleware; return true when it answered
+ * @param {string} [o.host] the issuer's host name (it listens on 127.0.0.1
+ *   either way): `localhost` puts the provider on another site than an app
+ *   on 127.0.0.1, as a provider on its own domain is (third-party cookies)
+ * @param {boolean} [o.crossSiteCookies] test-only: its cookies `SameSite=None;
+ *   Secure` (as a provider that supports silent login from other sites sets
+ *   them; Chromium takes Secure cookies from http://localhost)
  *
  * Public clients share the redirect URIs: `clientId` signs ID tokens with
  * RS256, `${clientId}-es256` with ES256, `${clientId}-dpop` gets DPoP-bound
@@ -54,10 +60,12 @@ export async function startProvider({
   hook,
   trailingSlash = false,
   routes,
+  host = '127.0.0.1',
+  crossSiteCookies = false,
 }) {
   const server = http.createServer();
   const actualPort = await listen(server, port);
-  const issuer = `http://127.0.0.1:${actualPort}${trailingSlash ? '/' : ''}`;
+  const issuer = `http://${host}:${actualPort}${trailingSlash ? '/' : ''}`;
   const jwks = await signingKeys();
   const client = (id, alg, extra = {}) => ({
     client_id: id,
@@ -160,7 +168,16 @@ export async function startProvider({
       ctx.body = ctx.body.replace(/@import url\([^)]*\);?/g, '').replace(/<link[^>]+fonts\.[^>]+>/g, '');
     }
   });
-  server.on('request', provider.callback());
+  const handle = provider.callback();
+  server.on('request', (req, res) => {
+    // koa sets no Secure cookie over http: they are rewritten on the way out.
+    if (crossSiteCookies) {
+      const setHeader = res.setHeader.bind(res);
+      res.setHeader = (name, value) =>
+        setHeader(name, name.toLowerCase() === 'set-cookie' ? [value].flat().map((c) => c.replace(/samesite=lax/i, 'samesite=none; secure')) : value);
+    }
+    handle(req, res);
+  });
 
   async function resign(idToken, edit = () => {}) {
     const token = { header: decodeProtectedHeader(idToken), payload: decodeJwt(idToken) };

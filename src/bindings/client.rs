@@ -11,8 +11,8 @@ use crate::core::config::{
     login_options_from_json, logout_options_from_json, popup_timeout_from_json,
 };
 use crate::core::flow::{
-    merged_claims, AccessToken, Callback, CallbackResult, ClientState, Event, Fetch, Host, Login,
-    Logout, PopupLogin, Step, UserInfo,
+    merged_claims, Callback, CallbackResult, ClientState, Event, Fetch, Host, Login, Logout,
+    PopupLogin, SilentLogin, Step, TokenOrSilent, UserInfo,
 };
 use crate::core::Error;
 use crate::web::Shared;
@@ -149,6 +149,24 @@ impl WasmClient {
         )
     }
 
+    /// Asks the provider, in a hidden iframe with `prompt=none`, whether the
+    /// user has a session there; the result is the callback's, `{ appState,
+    /// tokens, claims? }`.
+    #[wasm_bindgen(js_name = checkSession)]
+    pub fn check_session(&self, options: JsValue) -> Op {
+        match login_options_from_json(&json(&options)) {
+            Ok(o) => {
+                let mut op = SilentLogin::start(o);
+                Op::running(
+                    &self.shared,
+                    move |st, h, i| op.resume(st, h, i),
+                    callback_to_js,
+                )
+            }
+            Err(e) => Op::failed(e),
+        }
+    }
+
     /// True when `url` carries an authorization response.
     #[wasm_bindgen(js_name = isCallback)]
     pub fn is_callback(&self, url: &str) -> bool {
@@ -177,7 +195,7 @@ impl WasmClient {
     /// A valid access token, refreshed when it expires within the leeway (`{ forceRefresh }`).
     #[wasm_bindgen(js_name = getAccessToken)]
     pub fn get_access_token(&self, options: JsValue) -> Op {
-        let mut op = AccessToken::start(flag(&options, "forceRefresh"));
+        let mut op = TokenOrSilent::start(flag(&options, "forceRefresh"));
         Op::running(
             &self.shared,
             move |st, h, i| op.resume(st, h, i),

@@ -57,13 +57,18 @@ pub struct AuthorizeRequest<'a> {
     pub extra_params: &'a [(String, String)],
     /// The DPoP key's thumbprint, binding the code to it (RFC 9449 §10).
     pub dpop_jkt: Option<&'a str>,
-    /// A login in a popup: its `state` starts with [`POPUP_STATE_PREFIX`], so
-    /// the popup's callback page knows to hand the response to its opener.
-    pub popup: bool,
+    /// What the `state` starts with: nothing for a redirect,
+    /// [`POPUP_STATE_PREFIX`] or [`SILENT_STATE_PREFIX`] so that the callback
+    /// page in a popup or a hidden iframe knows to hand the response to the
+    /// page that started the login.
+    pub state_prefix: &'static str,
 }
 
 /// The start of a popup login's `state`.
 pub const POPUP_STATE_PREFIX: &str = "p.";
+
+/// The start of a silent login's `state` (`prompt=none` in a hidden iframe).
+pub const SILENT_STATE_PREFIX: &str = "s.";
 
 /// Fresh CSPRNG output for one login: 256 bits each for verifier, state and nonce.
 pub struct Entropy {
@@ -172,7 +177,7 @@ pub fn authorize_params(
         None => None,
     };
     let verifier = code_verifier.unwrap_or_else(|| CodeVerifier::from_entropy(&entropy.verifier));
-    let mut state = String::from(if req.popup { POPUP_STATE_PREFIX } else { "" });
+    let mut state = String::from(req.state_prefix);
     state.push_str(&b64url(&entropy.state));
     let state = State::new(state);
     let nonce = has_openid(req.scope).then(|| Nonce::new(b64url(&entropy.nonce)));
@@ -322,7 +327,7 @@ mod tests {
             response_mode: ResponseMode::Query,
             extra_params: extra,
             dpop_jkt: None,
-            popup: false,
+            state_prefix: "",
         }
     }
 

@@ -89,7 +89,17 @@ pub struct Config {
     pub dpop: bool,
     /// Pushed authorization requests (RFC 9126); default [`ParMode::Auto`].
     pub par: ParMode,
+    /// Where a silent login's iframe comes back to (default: `redirect_uri`).
+    pub silent_redirect_uri: Option<String>,
+    /// How long a silent login waits for the provider (default 10 000 ms).
+    pub silent_timeout_ms: u64,
+    /// `getAccessToken` renews a session without a refresh token by a
+    /// silent login (default off).
+    pub silent_fallback: bool,
 }
+
+/// How long a silent login waits for the provider by default: 10 s.
+pub const DEFAULT_SILENT_TIMEOUT_MS: u64 = 10_000;
 
 impl Config {
     fn with(
@@ -115,6 +125,9 @@ impl Config {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             dpop: false,
             par: ParMode::Auto,
+            silent_redirect_uri: None,
+            silent_timeout_ms: DEFAULT_SILENT_TIMEOUT_MS,
+            silent_fallback: false,
         }
     }
 
@@ -287,6 +300,11 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
     if let Some(ms) = secs("timeout", 1, 600)? {
         c.timeout_ms = ms as u32;
     }
+    if let Some(ms) = secs("silentTimeout", 1000, 120)? {
+        c.silent_timeout_ms = ms;
+    }
+    c.silent_redirect_uri = text("silentRedirectUri")?;
+    c.silent_fallback = opt_bool(&o, "silentFallback", "silentFallback")?.unwrap_or(false);
     c.auto_refresh = opt_bool(&o, "autoRefresh", "autoRefresh")?.unwrap_or(false);
     c.dpop = opt_bool(&o, "dpop", "dpop")?.unwrap_or(false);
     if c.dpop && !cfg!(feature = "dpop") {

@@ -113,6 +113,17 @@ pub enum Error {
     /// This is a popup's callback page: the response was handed to the page
     /// that opened the popup, which completes the login; the popup closes.
     PopupResponseSent,
+    /// The provider did not answer a silent login (`checkSession`) within
+    /// `silentTimeout`: its page may refuse to be framed, or it showed a
+    /// page instead of answering `prompt=none`.
+    SilentTimeout,
+    /// The provider, on another site than the app, answered a silent login
+    /// `login_required` although this browser logged in there: the browser
+    /// keeps the provider's cookies from its iframe (third-party cookies).
+    ThirdPartyCookiesBlocked,
+    /// This is a silent login's callback page (in the hidden iframe): the
+    /// response was handed to the page that embeds it.
+    SilentResponseSent,
     /// This callback was already processed; its code is not sent twice.
     CallbackReplayed,
     /// The callback's `state` belongs to a login another client (issuer or
@@ -252,6 +263,9 @@ impl Error {
             Error::PopupClosed => ("popup_closed", "The login popup was closed before the login finished."),
             Error::PopupReplaced => ("popup_replaced", "A newer popup login replaced this one."),
             Error::PopupResponseSent => ("popup_response_sent", "This window is a login popup: the response went to the page that opened it."),
+            Error::SilentTimeout => ("silent_timeout", "The provider did not answer the silent login in time."),
+            Error::ThirdPartyCookiesBlocked => ("third_party_cookies_blocked", "The browser blocks the provider's third-party cookies: silent login cannot work here."),
+            Error::SilentResponseSent => ("silent_response_sent", "This is a silent login's iframe: the response went to its page."),
             Error::NoPendingLogin => ("no_pending_login", "This tab has no login waiting for this callback (started in another tab, expired, or storage cleared): start a new login."),
             Error::CallbackReplayed => ("callback_replayed", "This callback was already handled; start a new login."),
             Error::CallbackOtherClient => ("callback_other_client", "This callback is for another client (issuer or client id) on this site; it was left for that client."),
@@ -444,6 +458,9 @@ mod tests {
             Error::PopupClosed,
             Error::PopupReplaced,
             Error::PopupResponseSent,
+            Error::SilentTimeout,
+            Error::ThirdPartyCookiesBlocked,
+            Error::SilentResponseSent,
             Error::CallbackReplayed,
             Error::CallbackOtherClient,
             Error::TransactionExpired,
@@ -524,6 +541,9 @@ mod tests {
                 Error::PopupClosed => {}
                 Error::PopupReplaced => {}
                 Error::PopupResponseSent => {}
+                Error::SilentTimeout => {}
+                Error::ThirdPartyCookiesBlocked => {}
+                Error::SilentResponseSent => {}
                 Error::CallbackReplayed => {}
                 Error::CallbackOtherClient => {}
                 Error::TransactionExpired => {}
@@ -612,7 +632,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 71);
+        assert_eq!(seen.len(), 74);
     }
 
     fn provider(code: &str) -> Error {

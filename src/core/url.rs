@@ -100,9 +100,68 @@ pub fn is_http_url(url: &str) -> bool {
     scheme_host(url).is_some()
 }
 
+/// Whether two http(s) URLs are on the same site as browsers decide it for
+/// cookies (scheme and registrable domain; the port does not count).
+/// Without the public-suffix list the registrable domain is taken as the
+/// last two labels, and an IP address or a one-label name (`localhost`)
+/// must be equal: for `a.co.uk` against `b.co.uk` this says "same site",
+/// which only ever makes [`Error::ThirdPartyCookiesBlocked`] a plain
+/// `login_required`, never the reverse. Unparsable URLs are not the same site.
+pub fn same_site(a: &str, b: &str) -> bool {
+    // The site as bytes: ASCII work only (a reverse `str` split costs ~2 kB of wasm).
+    fn site(url: &str) -> Option<(bool, String)> {
+        let (https, host) = scheme_host(url)?;
+        let b = host.as_bytes();
+        let ip = b.first() == Some(&b'[') || b.iter().all(|c| c.is_ascii_digit() || *c == b'.');
+        let b = b.strip_suffix(b".").unwrap_or(b);
+        let dot = |s: &[u8]| s.iter().rposition(|c| *c == b'.');
+        // The start of the last two labels: after the second-to-last dot.
+        let start = match dot(b).and_then(|last| b.get(..last)).and_then(dot) {
+            Some(d) if !ip => d + 1,
+            _ => 0,
+        };
+        Some((https, String::from(host.get(start..b.len())?)))
+    }
+    matches!((site(a), site(b)), (Some(x), Some(y)) if x == y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sites() {
+        for (a, b, same) in [
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:9000/auth", true),
+            (
+                "http://127.0.0.1:8080/",
+                "http://localhost:9000/auth",
+                false,
+            ),
+            ("http://localhost:1/", "http://localhost:2/", true),
+            (
+                "https://app.example.com/",
+                "https://login.example.com/a",
+                true,
+            ),
+            ("https://example.com/", "https://login.example.com/a", true),
+            (
+                "https://app.example.com/",
+                "https://login.example.org/a",
+                false,
+            ),
+            (
+                "http://app.example.com/",
+                "https://login.example.com/a",
+                false,
+            ),
+            ("https://[::1]:1/", "https://[::1]:2/", true),
+            ("https://10.0.0.1/", "https://10.0.0.2/", false),
+            ("https://app.example.com/", "not a url", false),
+        ] {
+            assert_eq!(same_site(a, b), same, "{a} {b}");
+        }
+    }
 
     #[test]
     fn splits_query_and_fragment() {

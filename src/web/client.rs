@@ -12,8 +12,8 @@ use super::{perform, run, settle, Listener, Performed, Run, Shared, Slots, WebHo
 use crate::core::config::{Config, LoginOptions};
 use crate::core::discovery::ProviderMetadata;
 use crate::core::flow::{
-    AccessToken, Callback, CallbackResult, ClientState, Create, Fetch, Host, Login, Logout,
-    Outcome, PopupLogin, Step, UserInfo, Wake,
+    Callback, CallbackResult, ClientState, Create, Fetch, Host, Login, Logout, Outcome, PopupLogin,
+    SilentLogin, Step, TokenOrSilent, UserInfo, Wake,
 };
 use crate::core::id_token::IdTokenClaims;
 use crate::core::session::Tokens;
@@ -181,6 +181,17 @@ impl Client {
         .await
     }
 
+    /// Silent authentication (see the README's "Silent login"): asks the
+    /// provider in a hidden iframe with `prompt=none`; the provider's
+    /// `login_required` & co., `silent_timeout`, `third_party_cookies_blocked`.
+    pub async fn check_session(&self, options: LoginOptions) -> Result<CallbackResult, Error> {
+        let mut op = SilentLogin::start(options);
+        drive(&self.shared, Slots::new(), move |st, h, o| {
+            op.resume(st, h, o)
+        })
+        .await
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut ClientState, &dyn Host) -> T) -> T {
         let r = f(&mut self.shared.state.borrow_mut(), &self.shared.host);
         self.shared.host.flush();
@@ -205,7 +216,7 @@ impl Client {
     /// A valid access token, refreshed first when it expires within the
     /// leeway; `force` refreshes regardless (e.g. after a 401).
     pub async fn access_token(&self, force: bool) -> Result<String, Error> {
-        let mut op = AccessToken::start(force);
+        let mut op = TokenOrSilent::start(force);
         drive(&self.shared, Slots::new(), move |st, h, o| {
             op.resume(st, h, o)
         })

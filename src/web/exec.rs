@@ -222,20 +222,30 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
                 Err(Error::PopupClosed)
             },
         )),
+        Effect::FrameOpen(url) => Performed::Now(Outcome::Done(match super::popup::frame(&url) {
+            Some(f) => {
+                if let Some(old) = host.frame.replace(Some(f)) {
+                    old.remove();
+                }
+                Ok(())
+            }
+            None => Err(Error::InvalidConfig(
+                "checkSession needs a page with a document for its iframe",
+            )),
+        })),
         Effect::PopupWait {
             channel,
             state,
             timeout_ms,
-        } => Performed::Later(
-            super::popup::wait(
-                super::host::copy(&host.popup),
-                &host.popup_cancel,
-                &channel,
-                &state,
-                timeout_ms,
-            ),
-            Pending::Popup,
-        ),
+            watch,
+        } => {
+            // A silent wait is never cancelled by a popup login.
+            let spare = std::cell::Cell::new(None);
+            let cancel = if watch { &host.popup_cancel } else { &spare };
+            let popup = super::host::copy(&host.popup);
+            let p = super::popup::wait(watch, popup, cancel, &channel, &state, timeout_ms);
+            Performed::Later(p, Pending::Popup)
+        }
         Effect::PopupRelay {
             channel,
             state,

@@ -57,6 +57,8 @@ pub struct WebHost {
     pub(crate) popup: Cell<Option<web_sys::Window>>,
     /// Ends the popup wait in progress at once (a newer popup login took over).
     pub(crate) popup_cancel: Cell<Option<Function>>,
+    /// The silent login's hidden iframe.
+    pub(crate) frame: Cell<Option<web_sys::Element>>,
 }
 
 /// Runs `f` on the value in `cell` and puts it back.
@@ -303,6 +305,12 @@ impl Host for WebHost {
     fn close_popup(&self) {
         if let Some(p) = self.popup.take() {
             let _ = p.close();
+        }
+    }
+
+    fn close_frame(&self) {
+        if let Some(f) = self.frame.take() {
+            f.remove();
         }
     }
 

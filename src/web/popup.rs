@@ -29,6 +29,30 @@ pub fn navigate(popup: Option<Window>, url: &str) -> bool {
         .is_some_and(|p| p.location().set_href(url).is_ok())
 }
 
+/// Adds a hidden iframe that loads `url` (a silent login), or `None` without a document.
+pub fn frame(url: &str) -> Option<web_sys::Element> {
+    let doc = web_sys::window()?.document()?;
+    let f = doc.create_element("iframe").ok()?;
+    for (k, v) in [
+        ("title", "pkce-wasm silent login"),
+        ("aria-hidden", "true"),
+        ("tabindex", "-1"),
+        (
+            "style",
+            "position:absolute;width:0;height:0;border:0;visibility:hidden",
+        ),
+        ("src", url),
+    ] {
+        let _ = f.set_attribute(k, v);
+    }
+    let parent = doc
+        .body()
+        .map(web_sys::Element::from)
+        .or_else(|| doc.document_element())?;
+    parent.append_with_node_1(&f).ok()?;
+    Some(f)
+}
+
 /// Resolves with the callback URL the popup's page sends for `state` on
 /// `channel`; rejects with `"closed"` or `"timeout"` when `timeout_ms`
 /// passed. Any provider page with a COOP header (the first, or a later one:
@@ -37,8 +61,10 @@ pub fn navigate(popup: Option<Window>, url: &str) -> bool {
 /// names its end `"closed"`. The popup is closed by the core's decision
 /// (`Host::close_popup`), never here: a newer login may be using the window.
 /// `cancel` receives the function that ends this wait at once
-/// (`"replaced"`: a newer popup login took over).
+/// (`"replaced"`: a newer popup login took over). With `watch` false (a
+/// silent login's iframe) there is no popup to watch: the end is `"timeout"`.
 pub fn wait(
+    watch: bool,
     popup: Option<Window>,
     cancel: &Cell<Option<js_sys::Function>>,
     channel: &str,
@@ -105,12 +131,12 @@ pub fn wait(
         }
         let w = web_sys::window();
         let t = set_timeout(&expire, timeout_ms.min(i32::MAX as u64) as i32);
-        let i = w.and_then(|w| {
+        let i = w.filter(|_| watch).and_then(|w| {
             w.set_interval_with_callback_and_timeout_and_arguments_0(&poll, 500)
                 .ok()
         });
-        if let (Some(t), Some(i)) = (t, i) {
-            timers.set(Some((t, i)));
+        if let Some(t) = t {
+            timers.set(Some((t, i.unwrap_or(0))));
         }
     })
 }

@@ -1,6 +1,7 @@
 // Shared end-to-end helpers: real Debian Chromium via playwright-core.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemo } from '../../scripts/lib/demo.mjs';
@@ -22,12 +23,34 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   // The page can never reach past loopback.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
 ];
 
 export function launch() {
   const executablePath = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Chromium with a regular (not off-the-record) profile whose third-party
+ * cookie setting is `thirdPartyCookies` (Settings → Privacy → Third-party
+ * cookies: allowed, or blocked). `browser.newContext()` is off the record,
+ * where Chromium blocks them always. Resolves to the browser context; its
+ * `close()` also deletes the profile.
+ */
+export async function launchProfile({ thirdPartyCookies }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkce-wasm-profile-'));
+  fs.mkdirSync(path.join(dir, 'Default'));
+  // CookieControlsMode: 0 = allow third-party cookies, 1 = block them.
+  fs.writeFileSync(path.join(dir, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: thirdPartyCookies ? 0 : 1 } }));
+  const executablePath = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+  const context = await chromium.launchPersistentContext(dir, { executablePath, args: CHROMIUM_ARGS });
+  const close = context.close.bind(context);
+  context.close = async () => {
+    await close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return context;
 }
 
 /** A page (in a fresh context unless one is given) that records its console output. */

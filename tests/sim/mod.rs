@@ -22,8 +22,8 @@ use pkce_wasm::core::dpop::PublicJwk;
 use pkce_wasm::core::encoding::{b64url, b64url_decode, parse_pairs};
 use pkce_wasm::core::flow::{
     AccessToken, AppResponse, Area, Callback, CallbackResult, ClientState, Create, Effect, Event,
-    Fetch, Host, HttpRequest, HttpResponse, Login, Logout, Outcome, PopupLogin, Step, TabAction,
-    UserInfo, Wake,
+    Fetch, Host, HttpRequest, HttpResponse, Login, Logout, Outcome, PopupLogin, SilentLogin, Step,
+    TabAction, TokenOrSilent, UserInfo, Wake,
 };
 use pkce_wasm::core::session::Session;
 use pkce_wasm::core::url::split;
@@ -78,6 +78,8 @@ pub struct Provider {
     pub refresh_claims: Option<fn(String) -> String>,
     /// The refresh grant returns no ID token.
     pub refresh_without_id_token: bool,
+    /// Token answers carry no refresh token.
+    pub no_refresh_token: bool,
     /// Every secret that went by: codes, tokens, verifiers, states, nonces, proofs.
     pub secrets: Vec<String>,
     /// grant -> the thumbprint of the DPoP key its tokens are bound to
@@ -201,7 +203,12 @@ impl Provider {
             format!(r#","id_token":"{id}""#)
         };
         format!(
-            r#"{{"access_token":"{at}","token_type":"{token_type}","expires_in":{AT_TTL_S},"refresh_token":"{rt}"{id},"scope":"openid offline_access"}}"#
+            r#"{{"access_token":"{at}","token_type":"{token_type}","expires_in":{AT_TTL_S}{rt}{id},"scope":"openid offline_access"}}"#,
+            rt = if self.no_refresh_token {
+                String::new()
+            } else {
+                format!(r#","refresh_token":"{rt}""#)
+            }
         )
     }
 
@@ -401,6 +408,10 @@ pub struct World {
     pub popup_closed: bool,
     /// Responses popups sent their openers: (channel, state, callback URL).
     pub popup_messages: Vec<(String, String, String)>,
+    /// The silent login's hidden iframe: where it was sent (None once removed).
+    pub frame_url: Option<String>,
+    /// The provider never answers in the iframe: a silent wait times out.
+    pub frame_silent: bool,
 }
 
 pub type Shared = Rc<RefCell<World>>;
@@ -574,6 +585,9 @@ impl Host for TabHost {
     fn close_popup(&self) {
         self.with(|w, _| w.popup_url = None);
     }
+    fn close_frame(&self) {
+        self.with(|w, _| w.frame_url = None);
+    }
     fn broadcast(&self, channel: &str, message: &str) {
         self.with(|w, t| w.broadcasts.push((t, channel.into(), message.into())));
     }
@@ -586,6 +600,8 @@ pub enum Op {
     Logout(Logout),
     Callback(Callback),
     Popup(PopupLogin),
+    Silent(SilentLogin),
+    TokenOrSilent(TokenOrSilent),
     Login(Login),
     UserInfo(UserInfo),
     Wake(Wake),
@@ -634,6 +650,8 @@ impl Op {
             Op::Logout(m) => lift(m.resume(st, host, o), Done::Unit),
             Op::Callback(m) => lift(m.resume(st, host, o), Done::Callback),
             Op::Popup(m) => lift(m.resume(st, host, o), Done::Callback),
+            Op::Silent(m) => lift(m.resume(st, host, o), Done::Callback),
+            Op::TokenOrSilent(m) => lift(m.resume(st, host, o), Done::Session),
             Op::Login(m) => lift(m.resume(st, host, o), Done::Url),
             Op::UserInfo(m) => lift(m.resume(st, host, o), Done::Text),
             Op::Wake(m) => lift(m.resume(st, host, o), Done::Unit),
@@ -890,11 +908,20 @@ impl Sim {
         match &r.effect {
             Effect::Lock(name) => !w.locks.held.contains_key(name),
             Effect::Wait(signal) => w.tabs[r.tab].notified.contains(signal),
-            Effect::PopupWait { channel, state, .. } => {
-                w.popup_closed
-                    || w.popup_messages
-                        .iter()
-                        .any(|(c, s, _)| c == channel && s == state)
+            Effect::PopupWait {
+                channel,
+                state,
+                watch,
+                ..
+            } => {
+                (if *watch {
+                    w.popup_closed
+                } else {
+                    w.frame_silent
+                }) || w
+                    .popup_messages
+                    .iter()
+                    .any(|(c, s, _)| c == channel && s == state)
             }
             _ => true,
         }
@@ -980,15 +1007,29 @@ impl Sim {
                 self.world.borrow_mut().popup_url = Some(url);
                 Outcome::Done(Ok(()))
             }
-            Effect::PopupWait { channel, state, .. } => {
-                let w = self.world.borrow();
-                match w
+            Effect::FrameOpen(url) => {
+                self.world.borrow_mut().frame_url = Some(url);
+                Outcome::Done(Ok(()))
+            }
+            Effect::PopupWait {
+                channel,
+                state,
+                watch,
+                timeout_ms,
+            } => {
+                let mut w = self.world.borrow_mut();
+                let found = w
                     .popup_messages
                     .iter()
                     .find(|(c, s, _)| *c == channel && *s == state)
-                {
-                    Some((_, _, url)) => Outcome::Popup(Ok(url.clone())),
-                    None => Outcome::Popup(Err(Error::PopupClosed)),
+                    .map(|(_, _, url)| url.clone());
+                match found {
+                    Some(url) => Outcome::Popup(Ok(url)),
+                    None if watch => Outcome::Popup(Err(Error::PopupClosed)),
+                    None => {
+                        w.advance(timeout_ms);
+                        Outcome::Popup(Err(Error::Timeout))
+                    }
                 }
             }
             Effect::PopupRelay {

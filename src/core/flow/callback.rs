@@ -22,7 +22,7 @@ use super::settle::Settle;
 use super::store::pending_key;
 use super::verify::{jwks_request, Verify};
 use super::{out_of_order, Area, AreaStore, ClientState, Effect, Event, Host, Outcome, Step};
-use crate::core::authorize::{has_openid, POPUP_STATE_PREFIX};
+use crate::core::authorize::{has_openid, POPUP_STATE_PREFIX, SILENT_STATE_PREFIX};
 use crate::core::callback::{clean_callback_url, parse_callback};
 use crate::core::encoding::{b64url, parse_pairs, parse_u64, push_u64, FormBuilder};
 use crate::core::error::Error;
@@ -136,8 +136,9 @@ enum State {
     Start,
     /// Waiting for the attempt another call for this URL made (its signal).
     Joining(u32),
-    /// A popup's callback page: handing the response (for this `state`) to
-    /// the opener; `true` once sent.
+    /// A popup's (or a silent login's iframe's) callback page: handing the
+    /// response (for this `state`) to the page that started the login;
+    /// `true` once sent.
     Relaying(bool, crate::core::secret::State),
     Exchanging(Call, Pending),
     Validating(Verify, Pending),
@@ -270,7 +271,16 @@ impl Callback {
             }
             State::Relaying(sent, state) => {
                 if *sent {
-                    return self.finish(st, host, Err(Error::PopupResponseSent));
+                    let silent = state.secret().starts_with(SILENT_STATE_PREFIX);
+                    return self.finish(
+                        st,
+                        host,
+                        Err(if silent {
+                            Error::SilentResponseSent
+                        } else {
+                            Error::PopupResponseSent
+                        }),
+                    );
                 }
                 *sent = true;
                 return Step::Effect(Effect::PopupRelay {
@@ -380,6 +390,11 @@ impl Callback {
     /// a failed attempt at this same callback kept).
     fn begin(&mut self, st: &mut ClientState, host: &dyn Host) -> Result<State, Error> {
         let response = parse_callback(&self.url, st.config.response_mode)?;
+        // A silent login's iframe shares the tab's sessionStorage with the
+        // page that started the login: the transaction is left to that page.
+        if self.relay && response.state.secret().starts_with(SILENT_STATE_PREFIX) {
+            return Ok(State::Relaying(false, response.state.clone()));
+        }
         let txs = Transactions::new(
             AreaStore {
                 host,
@@ -493,6 +508,8 @@ impl Callback {
             dpop_key: p.dpop_key.clone(),
         };
         let written = st.save(host, Some(session), p.epoch);
+        // This browser now has a session at the provider (see `SilentLogin`).
+        let _ = host.set(Area::Local, &super::sso_key(&st.ns), "1");
         host.emit(Event::LoggedIn);
         let result = CallbackResult {
             tokens: p.tokens,

@@ -166,6 +166,18 @@ fn build(
         "tokenEndpoint must be an https URL (http only on loopback) without a fragment",
     )?;
     let page = host.current_url().as_deref().and_then(origin);
+    if let Some(uri) = &config.silent_redirect_uri {
+        check_url(
+            uri,
+            "silentRedirectUri must be an https URL (http only on loopback) without a fragment",
+        )?;
+        // The silent page answers over BroadcastChannel: same origin only.
+        if page.is_some() && origin(uri) != page {
+            return Err(Error::InvalidConfig(
+                "silentRedirectUri must be on this page's origin",
+            ));
+        }
+    }
     let api_origins = match &config.api_origins {
         Some(list) => list
             .iter()
@@ -184,7 +196,7 @@ fn build(
         response_mode: config.response_mode,
         extra_params: &[],
         dpop_jkt: None,
-        popup: false,
+        state_prefix: "",
     })?;
     let ns = namespace(
         if issuer.is_empty() {
@@ -207,6 +219,8 @@ fn build(
         reported: View::default(),
         popup: None,
         popup_seq: 0,
+        silent: None,
+        silent_last: None,
         dpop_key: None,
         nonces: Vec::new(),
     };

@@ -148,10 +148,13 @@ pub enum Effect {
     /// Send the login popup (opened by the caller, in its click) to `url` →
     /// [`Outcome::Done`] (`popup_closed` when it is gone).
     PopupOpen(String),
-    /// Wait for the popup's callback page to send the authorization
-    /// response of the login with this `state` on `channel` →
-    /// [`Outcome::Popup`]: its URL; `timeout` after `timeout_ms`, or
-    /// `popup_closed` if the popup was seen closed by then.
+    /// Add a hidden iframe that loads `url` (a silent login) → [`Outcome::Done`].
+    FrameOpen(String),
+    /// Wait for the callback page in the popup (or, for a silent login, the
+    /// hidden iframe) to send the authorization response of the login with
+    /// this `state` on `channel` → [`Outcome::Popup`]: its URL; `timeout`
+    /// after `timeout_ms`, or, watching a popup, `popup_closed` if it was
+    /// seen closed by then.
     PopupWait {
         /// The channel (`pkce-wasm.popup.<ns>`).
         channel: String,
@@ -159,6 +162,8 @@ pub enum Effect {
         state: String,
         /// How long to wait.
         timeout_ms: u64,
+        /// Whether there is a popup to watch (not for an iframe).
+        watch: bool,
     },
     /// On a popup's callback page: send the response `url` (for the login
     /// with this `state`) on `channel` to the page that opened the popup, and
@@ -206,6 +211,7 @@ impl core::fmt::Debug for Effect {
             Effect::AppFetch(r) => f.debug_tuple("AppFetch").field(r).finish(),
             // The URLs carry the request's state, or the code.
             Effect::PopupOpen(_) => f.debug_tuple("PopupOpen").field(&Redacted).finish(),
+            Effect::FrameOpen(_) => f.debug_tuple("FrameOpen").field(&Redacted).finish(),
             Effect::PopupWait { timeout_ms, .. } => f
                 .debug_struct("PopupWait")
                 .field("timeout_ms", timeout_ms)

@@ -8,7 +8,7 @@
 use super::{unexpected, Area, AreaStore, ClientState, Effect, Host, HttpRequest, Outcome, Step};
 use crate::core::authorize::{
     authorize, authorize_params, par_redirect_url, par_request, parse_par_response,
-    AuthorizeRequest, Entropy, PendingAuthorization,
+    AuthorizeRequest, Entropy, PendingAuthorization, POPUP_STATE_PREFIX, SILENT_STATE_PREFIX,
 };
 use crate::core::config::{LoginOptions, ParMode};
 use crate::core::error::Error;
@@ -38,8 +38,10 @@ pub struct Login {
     navigate: bool,
     /// This login's DPoP key (its id), with DPoP.
     key: Option<String>,
-    /// A login in a popup (its `state` marked so).
-    popup: bool,
+    /// What its `state` starts with (a popup's or a silent login's mark).
+    prefix: &'static str,
+    /// A silent login: `prompt=none`, to the silent redirect URI.
+    silent: bool,
     /// The `state` of the transaction stored, once it is.
     started: Option<crate::core::secret::State>,
     state: State,
@@ -65,7 +67,8 @@ impl Login {
             options,
             navigate,
             key: None,
-            popup: false,
+            prefix: "",
+            silent: false,
             started: None,
             state: State::Start,
         }
@@ -74,7 +77,16 @@ impl Login {
     /// The same login, in a popup: its `state` tells the popup's callback
     /// page to hand the response to the page that opened it.
     pub fn in_popup(mut self) -> Self {
-        self.popup = true;
+        self.prefix = POPUP_STATE_PREFIX;
+        self
+    }
+
+    /// The same login, silent: `prompt=none`, sent to the silent redirect
+    /// URI in a hidden iframe, whose callback page hands the response to
+    /// this page (its `state` says so). The caller's own `prompt` is refused.
+    pub fn in_silent(mut self) -> Self {
+        self.prefix = SILENT_STATE_PREFIX;
+        self.silent = true;
         self
     }
 
@@ -227,6 +239,16 @@ impl Login {
             (ParMode::Always, None) => return Err(Error::InvalidConfig(PAR_MISSING)),
             (_, Some(endpoint)) => Some(endpoint),
         };
+        if self.silent {
+            if self.options.extra_params.iter().any(|(k, _)| k == "prompt") {
+                return Err(Error::InvalidConfig(
+                    "checkSession sends prompt=none itself: leave prompt out of extraParams",
+                ));
+            }
+            self.options
+                .extra_params
+                .push((String::from("prompt"), String::from("none")));
+        }
         let jkt = st
             .dpop_key
             .as_ref()
@@ -235,12 +257,15 @@ impl Login {
         let request = AuthorizeRequest {
             authorization_endpoint: &meta.authorization_endpoint,
             client_id: &st.config.client_id,
-            redirect_uri: &st.config.redirect_uri,
+            redirect_uri: match (&st.config.silent_redirect_uri, self.silent) {
+                (Some(uri), true) => uri,
+                _ => &st.config.redirect_uri,
+            },
             scope: &st.config.scope,
             response_mode: st.config.response_mode,
             extra_params: &self.options.extra_params,
             dpop_jkt: jkt.as_deref(),
-            popup: self.popup,
+            state_prefix: self.prefix,
         };
         let now = host.now_ms();
         let app_state = self.options.app_state.take();

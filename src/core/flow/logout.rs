@@ -197,6 +197,8 @@ impl Logout {
         }
         let url = match (&st.meta.end_session_endpoint, self.return_to.take()) {
             (Some(end), return_to) => {
+                // The provider's session ends too (see `SilentLogin`).
+                let _ = host.remove(Area::Local, &super::sso_key(&st.ns));
                 let hint = self
                     .session
                     .as_ref()

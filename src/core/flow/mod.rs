@@ -20,6 +20,7 @@ mod logout;
 mod popup;
 mod refresh;
 mod settle;
+mod silent;
 mod store;
 mod tabs;
 mod userinfo;
@@ -37,6 +38,7 @@ pub use login::Login;
 pub use logout::Logout;
 pub use popup::{PopupLogin, DEFAULT_POPUP_TIMEOUT_MS};
 pub use refresh::AccessToken;
+pub use silent::{sso_key, SilentLogin, TokenOrSilent};
 pub use store::session_key;
 pub use userinfo::{merged_claims, UserInfo};
 pub use wake::Wake;
@@ -148,6 +150,8 @@ pub trait Host {
     fn broadcast(&self, channel: &str, message: &str);
     /// Closes the login popup this page opened, if it is still open.
     fn close_popup(&self);
+    /// Removes the silent login's hidden iframe, if there is one.
+    fn close_frame(&self);
 }
 
 /// A [`Store`] over one area of a host.
@@ -240,6 +244,11 @@ pub struct ClientState {
     pub popup: Option<u32>,
     /// The last popup login's number.
     pub popup_seq: u32,
+    /// The silent login running in this page (its signal id): concurrent
+    /// `checkSession` calls share it.
+    pub silent: Option<u32>,
+    /// The last silent login that ended: its signal id and result.
+    pub silent_last: Option<(u32, Result<CallbackResult, Error>)>,
     /// The DPoP key last loaded: its id and public half.
     pub dpop_key: Option<(String, PublicJwk)>,
     /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.

@@ -71,6 +71,8 @@ enum State {
 pub struct PopupLogin {
     n: u32,
     timeout_ms: u64,
+    /// A silent login: the window is a hidden iframe (see [`super::SilentLogin`]).
+    silent: bool,
     state: State,
 }
 
@@ -80,7 +82,18 @@ impl PopupLogin {
         PopupLogin {
             n,
             timeout_ms,
+            silent: false,
             state: State::Login(Login::start(options, false).in_popup()),
+        }
+    }
+
+    /// The same in a hidden iframe, with `prompt=none`: a silent login.
+    pub(crate) fn silent(options: LoginOptions, timeout_ms: u64) -> Self {
+        PopupLogin {
+            n: 0,
+            timeout_ms,
+            silent: true,
+            state: State::Login(Login::start(options, false).in_silent()),
         }
     }
 
@@ -90,7 +103,9 @@ impl PopupLogin {
         host: &dyn Host,
         r: Result<CallbackResult, Error>,
     ) -> Step<CallbackResult> {
-        if st.popup == Some(self.n) {
+        if self.silent {
+            host.close_frame();
+        } else if st.popup == Some(self.n) {
             st.popup = None;
             if r.is_err() {
                 host.close_popup();
@@ -107,7 +122,7 @@ impl PopupLogin {
         input: Outcome,
     ) -> Step<CallbackResult> {
         // A newer popup login took the window: this one ends, touching nothing.
-        if st.popup != Some(self.n) && !matches!(self.state, State::Callback(..)) {
+        if !self.silent && st.popup != Some(self.n) && !matches!(self.state, State::Callback(..)) {
             return Step::Done(Err(Error::PopupReplaced));
         }
         let step = match (&mut self.state, input) {
@@ -119,7 +134,11 @@ impl PopupLogin {
                         return self.finish(st, host, Err(out_of_order()));
                     };
                     self.state = State::Opening(state);
-                    return Step::Effect(Effect::PopupOpen(url));
+                    return Step::Effect(if self.silent {
+                        Effect::FrameOpen(url)
+                    } else {
+                        Effect::PopupOpen(url)
+                    });
                 }
             },
             (State::Opening(state), Outcome::Done(Ok(()))) => {
@@ -128,6 +147,7 @@ impl PopupLogin {
                     channel: popup_channel(&st.ns),
                     state: String::from(state.secret()),
                     timeout_ms: self.timeout_ms,
+                    watch: !self.silent,
                 };
                 self.state = State::Waiting(state);
                 return Step::Effect(wait);
@@ -143,6 +163,9 @@ impl PopupLogin {
                 let step = cb.resume(st, host, Outcome::Start);
                 self.state = State::Callback(cb, url, false);
                 step
+            }
+            (State::Waiting(_), Outcome::Popup(Err(Error::Timeout))) if self.silent => {
+                return self.finish(st, host, Err(Error::SilentTimeout))
             }
             (State::Callback(cb, ..), input) => cb.resume(st, host, input),
             (_, Outcome::Done(Err(e)) | Outcome::Popup(Err(e))) => {

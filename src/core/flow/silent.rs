@@ -1,0 +1,226 @@
+//! Silent authentication (`checkSession`): a login with `prompt=none` in a
+//! hidden iframe. The provider answers at once — a code when the user has
+//! a session there, `login_required` / `interaction_required` /
+//! `consent_required` when not — to the silent redirect page, which runs in
+//! the iframe, sees a silent login's `state` (`s.`) and hands the response
+//! to this page over the popup channel, without touching the transaction
+//! (the iframe shares this tab's sessionStorage). This page then runs the
+//! very callback a redirect runs (state, `iss`, PKCE, the ID token) and
+//! stores the session. The wait is time-boxed (`silentTimeout`, default
+//! 10 s: `silent_timeout`), and concurrent calls share one iframe.
+//!
+//! A provider on another site than the app sees its cookies in the iframe
+//! only where the browser allows third-party cookies. Its answer is then
+//! `login_required` whatever the user did, so on another site that answer
+//! becomes `third_party_cookies_blocked` when this browser did log in there
+//! through this client ([`sso_key`] marks it; a logout clears it): the code
+//! then says why silent login cannot work here, and never loops or hangs.
+
+use super::popup::PopupLogin;
+use super::{AccessToken, Area, CallbackResult, ClientState, Effect, Host, Outcome, Step};
+use crate::core::config::LoginOptions;
+use crate::core::error::Error;
+use crate::core::session::{needs_refresh, Session};
+use crate::core::url::same_site;
+
+/// The localStorage key that says this browser logged in at the provider
+/// through this client (and has not logged out since): `"1"`.
+pub fn sso_key(ns: &str) -> String {
+    let mut k = String::from("pkce-wasm.sso.");
+    k.push_str(ns);
+    k
+}
+
+#[derive(Debug)]
+enum State {
+    New,
+    /// Waiting for the silent login another call started (its signal).
+    Joining(u32),
+    Running(Box<PopupLogin>, u32),
+}
+
+/// A silent login (`checkSession`); the result is the callback's.
+#[derive(Debug)]
+pub struct SilentLogin {
+    options: LoginOptions,
+    state: State,
+}
+
+impl SilentLogin {
+    /// A silent login with `options` (`prompt` is refused: it is `none`).
+    pub fn start(options: LoginOptions) -> Self {
+        SilentLogin {
+            options,
+            state: State::New,
+        }
+    }
+
+    /// Drives it.
+    pub fn resume(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        input: Outcome,
+    ) -> Step<CallbackResult> {
+        match &mut self.state {
+            State::New => {
+                if let Some(id) = st.silent {
+                    self.state = State::Joining(id);
+                    return Step::Effect(Effect::Wait(id));
+                }
+                st.refresh.seq = st.refresh.seq.wrapping_add(1);
+                let id = st.refresh.seq;
+                st.silent = Some(id);
+                let op = Box::new(PopupLogin::silent(
+                    self.options.clone(),
+                    st.config.silent_timeout_ms,
+                ));
+                self.state = State::Running(op, id);
+                self.resume(st, host, Outcome::Start)
+            }
+            State::Joining(id) => match &st.silent_last {
+                Some((done, r)) if done == id => Step::Done(r.clone()),
+                // It ended without a result for us: try ourselves.
+                _ => {
+                    self.state = State::New;
+                    self.resume(st, host, Outcome::Start)
+                }
+            },
+            State::Running(op, id) => match op.resume(st, host, input) {
+                Step::Effect(e) => Step::Effect(e),
+                Step::Done(r) => {
+                    let id = *id;
+                    let r = classify(st, host, r);
+                    if st.silent == Some(id) {
+                        st.silent = None;
+                    }
+                    st.silent_last = Some((id, r.clone()));
+                    host.notify(id);
+                    Step::Done(r)
+                }
+            },
+        }
+    }
+}
+
+/// The provider's `login_required`, told apart: on the app's own site it is
+/// the truth (the marker goes); on another site, after a login here, it is
+/// the browser hiding the provider's cookies from the iframe.
+fn classify(
+    st: &ClientState,
+    host: &dyn Host,
+    r: Result<CallbackResult, Error>,
+) -> Result<CallbackResult, Error> {
+    let Err(Error::Provider(p)) = &r else {
+        return r;
+    };
+    if p.error != "login_required" {
+        return r;
+    }
+    let key = sso_key(&st.ns);
+    let Some(page) = host.current_url() else {
+        return r;
+    };
+    if same_site(&page, &st.meta.authorization_endpoint) {
+        let _ = host.remove(Area::Local, &key);
+        return r;
+    }
+    match host.get(Area::Local, &key) {
+        Ok(Some(_)) => Err(Error::ThirdPartyCookiesBlocked),
+        _ => r,
+    }
+}
+
+#[derive(Debug)]
+enum Fallback {
+    Start,
+    Token(Box<AccessToken>),
+    Silent(Box<SilentLogin>),
+    /// The provider said no: the expired session ends as it would have
+    /// without the fallback, and the provider's answer is the result.
+    Expiring(Box<AccessToken>, Error),
+}
+
+/// `getAccessToken()`: the access token (see [`AccessToken`]); with
+/// `silentFallback`, a session that is due and has no refresh token is
+/// renewed by a silent login instead of ending. The provider's refusal
+/// (`login_required` & co., `third_party_cookies_blocked`) ends the session
+/// as an expiry does and is the result; a failure that says nothing about
+/// the session (`silent_timeout`, a network error) keeps it.
+#[derive(Debug)]
+pub struct TokenOrSilent {
+    force: bool,
+    state: Fallback,
+}
+
+impl TokenOrSilent {
+    /// `force` as for [`AccessToken::start`].
+    pub fn start(force: bool) -> Self {
+        TokenOrSilent {
+            force,
+            state: Fallback::Start,
+        }
+    }
+
+    /// Drives it.
+    pub fn resume(
+        &mut self,
+        st: &mut ClientState,
+        host: &dyn Host,
+        input: Outcome,
+    ) -> Step<Session> {
+        match &mut self.state {
+            Fallback::Start => {
+                let renew = st.config.silent_fallback
+                    && st.session(host).is_some_and(|s| {
+                        s.tokens.refresh_token.is_none()
+                            && (self.force
+                                || needs_refresh(
+                                    s.tokens.expires_at_ms,
+                                    host.now_ms(),
+                                    st.config.refresh_leeway_ms,
+                                ))
+                    });
+                self.state = if renew {
+                    Fallback::Silent(Box::new(SilentLogin::start(LoginOptions::default())))
+                } else {
+                    Fallback::Token(Box::new(AccessToken::start(self.force)))
+                };
+                self.resume(st, host, Outcome::Start)
+            }
+            Fallback::Token(op) => op.resume(st, host, input),
+            Fallback::Silent(op) => match op.resume(st, host, input) {
+                Step::Effect(e) => Step::Effect(e),
+                Step::Done(Ok(_)) => Step::Done(st.session(host).ok_or(Error::LoginRequired)),
+                Step::Done(Err(e)) if refusal(&e) => {
+                    let mut op = Box::new(AccessToken::start(true));
+                    let first = op.resume(st, host, Outcome::Start);
+                    self.state = Fallback::Expiring(op, e);
+                    self.expiring(first)
+                }
+                Step::Done(Err(e)) => Step::Done(Err(e)),
+            },
+            Fallback::Expiring(op, _) => {
+                let step = op.resume(st, host, input);
+                self.expiring(step)
+            }
+        }
+    }
+
+    fn expiring(&mut self, step: Step<Session>) -> Step<Session> {
+        match (step, &self.state) {
+            (Step::Effect(e), _) => Step::Effect(e),
+            // Another tab renewed the session meanwhile: that stands.
+            (Step::Done(Ok(s)), _) => Step::Done(Ok(s)),
+            (Step::Done(Err(_)), Fallback::Expiring(_, e)) => Step::Done(Err(e.clone())),
+            (Step::Done(r), _) => Step::Done(r),
+        }
+    }
+}
+
+/// The provider's answer that the user must log in interactively.
+fn refusal(e: &Error) -> bool {
+    matches!(e, Error::ThirdPartyCookiesBlocked)
+        || matches!(e, Error::Provider(p) if matches!(p.error.as_str(),
+            "login_required" | "interaction_required" | "consent_required" | "account_selection_required"))
+}
