@@ -115,7 +115,8 @@ test('silentFallback: without a refresh token, getAccessToken renews the session
   };
   try {
     await withDiagnostics(page, 'silent-fallback', async () => {
-      await open(page, demo.origin, { silentFallback: true });
+      // (A generous silentTimeout: the iframe loads the whole test app, and CI machines are busy.)
+      await open(page, demo.origin, { silentFallback: true, silentTimeout: 30 });
       await page.evaluate(() => window.auth.loginWithRedirect());
       await signIn(page);
       await page.waitForSelector('#status[data-done]');

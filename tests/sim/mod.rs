@@ -412,6 +412,11 @@ pub struct World {
     pub frame_url: Option<String>,
     /// The provider never answers in the iframe: a silent wait times out.
     pub frame_silent: bool,
+    /// The provider answers every silent login's iframe at once with a code
+    /// (the user has a session there), handed over as the iframe's page does.
+    pub frame_auto: bool,
+    /// The codes those answers carried.
+    pub frame_codes: Vec<String>,
 }
 
 pub type Shared = Rc<RefCell<World>>;
@@ -1008,7 +1013,19 @@ impl Sim {
                 Outcome::Done(Ok(()))
             }
             Effect::FrameOpen(url) => {
-                self.world.borrow_mut().frame_url = Some(url);
+                let mut w = self.world.borrow_mut();
+                if w.frame_auto {
+                    let cb = w.provider.authorize(&url);
+                    let get = |k: &str| {
+                        let v = cb.split(['?', '&']).find_map(|p| p.strip_prefix(k));
+                        v.unwrap_or_default().to_string()
+                    };
+                    let channel = format!("pkce-wasm.popup.{}", self.clients[r.client].ns);
+                    w.popup_messages.push((channel, get("state="), cb.clone()));
+                    w.frame_codes.push(get("code="));
+                } else {
+                    w.frame_url = Some(url);
+                }
                 Outcome::Done(Ok(()))
             }
             Effect::PopupWait {

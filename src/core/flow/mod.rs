@@ -244,9 +244,10 @@ pub struct ClientState {
     pub popup: Option<u32>,
     /// The last popup login's number.
     pub popup_seq: u32,
-    /// The silent login running in this page (its signal id): concurrent
-    /// `checkSession` calls share it.
-    pub silent: Option<u32>,
+    /// The silent login running in this page: its signal id and the time
+    /// by which it must have ended. Concurrent `checkSession` calls share it
+    /// (one whose driver was dropped is not waited for past that time).
+    pub silent: Option<(u32, u64)>,
     /// The last silent login that ended: its signal id and result.
     pub silent_last: Option<(u32, Result<CallbackResult, Error>)>,
     /// The DPoP key last loaded: its id and public half.

@@ -64,13 +64,16 @@ impl SilentLogin {
     ) -> Step<CallbackResult> {
         match &mut self.state {
             State::New => {
-                if let Some(id) = st.silent {
+                let now = host.now_ms();
+                if let Some((id, _)) = st.silent.filter(|(_, by)| now <= *by) {
                     self.state = State::Joining(id);
                     return Step::Effect(Effect::Wait(id));
                 }
                 st.refresh.seq = st.refresh.seq.wrapping_add(1);
                 let id = st.refresh.seq;
-                st.silent = Some(id);
+                // The wait, then the token request and the JWKS (and a retry).
+                let by = st.config.silent_timeout_ms + 4 * u64::from(st.config.timeout_ms);
+                st.silent = Some((id, now.saturating_add(by)));
                 let op = Box::new(PopupLogin::silent(
                     self.options.clone(),
                     st.config.silent_timeout_ms,
@@ -91,7 +94,7 @@ impl SilentLogin {
                 Step::Done(r) => {
                     let id = *id;
                     let r = classify(st, host, r);
-                    if st.silent == Some(id) {
+                    if st.silent.is_some_and(|(i, _)| i == id) {
                         st.silent = None;
                     }
                     st.silent_last = Some((id, r.clone()));

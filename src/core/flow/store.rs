@@ -98,10 +98,14 @@ impl ClientState {
             Ok(Some(text)) => decode_record(&text),
         };
         match (stored, self.mem.clone()) {
-            (Some(s), Some(m)) if m.epoch > s.epoch || (self.unsynced && newer(&m, &s)) => {
+            (Some(s), Some(mut m)) if m.epoch > s.epoch || (self.unsynced && newer(&m, &s)) => {
                 // Ours is newer: never written (try again now), or storage got
                 // a write from an operation that began before our logout
-                // (epochs never go back: the tombstone is written again).
+                // (epochs never go back: the tombstone is written again) —
+                // above that write's generation, so that a tab which saw it
+                // does not take it for the newer record and write over ours.
+                m.gen = m.gen.max(s.gen.saturating_add(1));
+                self.mem = Some(m.clone());
                 if host.set(area, &key, &encode_record(&m, true)).is_ok() {
                     self.unsynced = false;
                 }
@@ -202,7 +206,11 @@ impl ClientState {
         else {
             return;
         };
-        let (Some(exp), Some(_)) = (t.expires_at_ms, &t.refresh_token) else {
+        // Renewable: by its refresh token, or (`silentFallback`) silently.
+        let (Some(exp), true) = (
+            t.expires_at_ms,
+            t.refresh_token.is_some() || self.config.silent_fallback,
+        ) else {
             return;
         };
         // Lead by the leeway, but never by more than half the remaining

@@ -2,9 +2,10 @@
 //! page becomes visible or comes online. After a failure it tries again
 //! later, backing off (5 s, doubling, at most 5 min): a failure after the
 //! provider rotated the refresh token leaves a due access token, and
-//! retrying at once would be a loop against the provider.
+//! retrying at once would be a loop against the provider. With
+//! `silentFallback`, a session without a refresh token is renewed silently.
 
-use super::refresh::AccessToken;
+use super::silent::TokenOrSilent;
 use super::{ClientState, Event, Host, Outcome, Step};
 use crate::core::error::Error;
 
@@ -12,7 +13,7 @@ use crate::core::error::Error;
 /// page waits until it is visible; failures are `error` events.
 #[derive(Debug)]
 pub struct Wake {
-    inner: Option<AccessToken>,
+    inner: Option<TokenOrSilent>,
 }
 
 impl Wake {
@@ -29,7 +30,7 @@ impl Wake {
                 if !st.config.auto_refresh || host.page_hidden() {
                     return Step::Done(Ok(()));
                 }
-                self.inner.insert(AccessToken::start(false))
+                self.inner.insert(TokenOrSilent::start(false))
             }
         };
         match inner.resume(st, host, input) {
@@ -40,6 +41,8 @@ impl Wake {
                 Step::Done(Ok(()))
             }
             Step::Done(Err(Error::NotAuthenticated | Error::LoginRequired)) => Step::Done(Ok(())),
+            // The provider refused a silent renewal: `sessionExpired` said it.
+            Step::Done(Err(_)) if st.session(host).is_none() => Step::Done(Ok(())),
             Step::Done(Err(e)) => {
                 host.emit(Event::Error(e));
                 let n = st.refresh.background_failures.saturating_add(1);
