@@ -72,6 +72,14 @@ export interface ClientOptions {
   silentRedirectUri?: string;
   /** Seconds `checkSession()` waits for the provider (1 to 120). @defaultValue `10` */
   silentTimeout?: number;
+  /**
+   * APIs with their own access tokens (RFC 8707): an origin or URL prefix →
+   * the resource indicator and scope its tokens are asked for. The login
+   * asks for every resource; `fetch()` sends each API its own token.
+   */
+  resources?: Record<string, { resource: string; scope?: string }>;
+  /** `getAccessToken()` renews a session without a refresh token by a silent login. @defaultValue `false` */
+  silentFallback?: boolean;
   /** The discovery document itself, to skip the fetch (validated like a fetched one). */
   metadata?: Record<string, unknown>;
   /** Explicit authorization endpoint (no discovery). Requires `tokenEndpoint`. */
@@ -219,7 +227,13 @@ export class Client {
   /** UserInfo claims (OIDC Core §5.3); their `sub` must equal the ID token's. */
   getUserInfo(): Promise<Record<string, unknown>>;
   /** A valid access token, refreshed (RFC 6749 §6) when it expires within the leeway. */
-  getAccessToken(options?: { forceRefresh?: boolean }): Promise<string>;
+  getAccessToken(options?: {
+    forceRefresh?: boolean;
+    /** A token for this API (RFC 8707 resource indicator), from the one refresh token. */
+    resource?: string;
+    /** The scope asked for it. @defaultValue the scope `resources` gives that resource */
+    scope?: string;
+  }): Promise<string>;
   /** The current tokens, or undefined. */
   getTokens(): Tokens | undefined;
   /** True when there is a session whose access token is valid or refreshable. */

@@ -671,6 +671,123 @@ fn without_a_refresh_token_get_access_token_falls_back_to_a_silent_login() {
     assert!(s.world.borrow().frame_url.is_none());
 }
 
+/// Issue 16: tokens for several APIs (RFC 8707) from one refresh token. A
+/// resource's token comes from the refresh grant with its `resource` and
+/// scope, is kept beside the session's own, is reused until due, and the
+/// refresh token it rotated serves the next resource, in any tab; `fetch`
+/// sends each API its own token and nothing to anyone else.
+#[test]
+fn one_refresh_token_serves_several_apis_each_with_its_own_token() {
+    use pkce_wasm::core::config::ResourceRule;
+    use pkce_wasm::core::session::Target;
+    let target = |r: &str, sc: &str| Target {
+        resource: r.into(),
+        scope: sc.into(),
+    };
+    let (a, b) = (
+        target("urn:api:a", "a:read"),
+        target("https://api-b.example/", "b:read"),
+    );
+    let mut s = Sim::new(2, CacheLocation::LocalStorage);
+    for st in &mut s.clients {
+        st.config.resources = vec![
+            ResourceRule {
+                prefix: "https://api-a.example".into(),
+                target: a.clone(),
+            },
+            ResourceRule {
+                prefix: "https://api-b.example/v1/".into(),
+                target: b.clone(),
+            },
+        ];
+    }
+    // The login asks for both resources and their scopes.
+    let url = match s.run(
+        0,
+        Op::Login(Login::start(LoginOptions::default(), false)),
+        "login",
+    ) {
+        Done::Url(Ok(u)) => u,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        url.contains("resource=urn%3Aapi%3Aa")
+            && url.contains("resource=https%3A%2F%2Fapi-b.example%2F"),
+        "{url}"
+    );
+    assert!(
+        url.contains("a%3Aread") && url.contains("b%3Aread"),
+        "{url}"
+    );
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    s.propagate();
+    let main = s
+        .session(0)
+        .unwrap()
+        .tokens
+        .access_token
+        .secret()
+        .to_string();
+
+    let token = |s: &mut Sim, tab: usize, t: &Target| match s.run(
+        tab,
+        Op::Token(AccessToken::for_target(false, Some(t.clone()))),
+        "token",
+    ) {
+        Done::Session(Ok(session)) => session.token_for(Some(t)).unwrap().0.secret().to_string(),
+        other => panic!("{other:?}"),
+    };
+    let ta = token(&mut s, 0, &a);
+    assert!(ta.starts_with("urn:api:a#"), "{ta}");
+    assert_eq!(
+        s.world.borrow().provider.resource_requests,
+        [("urn:api:a".into(), Some("a:read".into()))]
+    );
+    assert_eq!(token(&mut s, 0, &a), ta, "kept until due");
+    assert_eq!(s.world.borrow().provider.resource_requests.len(), 1);
+    s.propagate();
+    // The other tab: B's token with the refresh token A's refresh rotated.
+    let tb = token(&mut s, 1, &b);
+    assert!(tb.starts_with("https://api-b.example/#"), "{tb}");
+    s.propagate();
+    let session = s.session(0).unwrap();
+    assert_eq!(
+        session.tokens.access_token.secret(),
+        main,
+        "the session's own token stays"
+    );
+    assert_eq!(session.token_for(Some(&a)).unwrap().0.secret(), ta);
+    assert!(s.presented_twice().is_empty());
+    assert_eq!(s.world.borrow().provider.reuse_detected, 0);
+
+    // fetch: each API its own token; the page's origin the session's; others nothing.
+    for (url, sent) in [
+        ("https://api-a.example/items?x=1", Some(&ta)),
+        ("https://api-b.example/v1/things", Some(&tb)),
+        (&format!("{APP}/me") as &str, Some(&main)),
+        ("https://api-b.example/v2/other", None),
+        ("https://api-a.example.evil.test/", None),
+    ] {
+        let before = s.world.borrow().app_auths.len();
+        let _ = s.run(0, Op::Fetch(Fetch::start(url, "GET", false, true)), "fetch");
+        let auth = s.world.borrow().app_auths[before].clone();
+        assert_eq!(auth, sent.map(|t| format!("Bearer {t}")), "{url}");
+    }
+    // Due again: renewed the same way, the others kept.
+    s.world.borrow_mut().advance(AT_TTL_S * 1000);
+    let ta2 = token(&mut s, 0, &a);
+    assert_ne!(ta2, ta);
+    assert_eq!(
+        s.session(0)
+            .unwrap()
+            .token_for(Some(&b))
+            .unwrap()
+            .0
+            .secret(),
+        tb
+    );
+}
+
 // ---- 2. logout wins --------------------------------------------------------
 
 #[test]

@@ -2,7 +2,7 @@
 // PKCE client for the app. Used by `npm start` and by the end-to-end tests.
 import http from 'node:http';
 import crypto from 'node:crypto';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 import { generateKeyPair, exportJWK, importJWK, SignJWT, decodeProtectedHeader, decodeJwt } from 'jose';
 import { listen, close } from './net.mjs';
 
@@ -27,6 +27,9 @@ async function signingKeys() {
  * @param {string} [o.host] the issuer's host name (it listens on 127.0.0.1
  *   either way): `localhost` puts the provider on another site than an app
  *   on 127.0.0.1, as a provider on its own domain is (third-party cookies)
+ * @param {Record<string, string>} [o.resourceServers] test-only: resource
+ *   indicator → the scope it grants; refresh grants with such a `resource`
+ *   (RFC 8707) get a JWT access token whose `aud` is it
  * @param {boolean} [o.crossSiteCookies] test-only: its cookies `SameSite=None;
  *   Secure` (as a provider that supports silent login from other sites sets
  *   them; Chromium takes Secure cookies from http://localhost)
@@ -62,6 +65,7 @@ export async function startProvider({
   routes,
   host = '127.0.0.1',
   crossSiteCookies = false,
+  resourceServers = {},
 }) {
   const server = http.createServer();
   const actualPort = await listen(server, port);
@@ -124,6 +128,16 @@ export async function startProvider({
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       userinfo: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // No resource at the code exchange: the token is for UserInfo.
+        defaultResource: () => undefined,
+        useGrantedResource: () => false,
+        getResourceServerInfo: (ctx, resource) => {
+          if (!(resource in resourceServers)) throw new errors.InvalidTarget();
+          return { scope: resourceServers[resource], audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: accessTokenTtl, jwt: { sign: { alg: 'RS256' } } };
+        },
+      },
     },
   });
   provider.proxy = false;

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::{flag, json, parse, set, to_js, tokens_to_js, Op};
 use crate::core::config::{
     login_options_from_json, logout_options_from_json, popup_timeout_from_json,
+    token_options_from_json,
 };
 use crate::core::flow::{
     merged_claims, Callback, CallbackResult, ClientState, Event, Fetch, Host, Login, Logout,
@@ -195,11 +196,31 @@ impl WasmClient {
     /// A valid access token, refreshed when it expires within the leeway (`{ forceRefresh }`).
     #[wasm_bindgen(js_name = getAccessToken)]
     pub fn get_access_token(&self, options: JsValue) -> Op {
-        let mut op = TokenOrSilent::start(flag(&options, "forceRefresh"));
+        let text = json(&options);
+        let parsed = self.with(|st, _| token_options_from_json(&text, &st.config.resources));
+        let (force, target) = match parsed {
+            Some(Ok(o)) => o,
+            Some(Err(e)) => return Op::failed(e),
+            None => {
+                return Op::failed(Error::InvalidConfig(
+                    "pkce-wasm was called from inside one of its own steps",
+                ))
+            }
+        };
+        let wanted = target.clone();
+        let mut op = TokenOrSilent::for_target(force, target);
         Op::running(
             &self.shared,
-            move |st, h, i| op.resume(st, h, i),
-            |s| JsValue::from_str(s.tokens.access_token.secret()),
+            move |st, h, i| match op.resume(st, h, i) {
+                Step::Done(Ok(s)) => Step::Done(
+                    s.token_for(wanted.as_ref())
+                        .map(|(t, ..)| String::from(t.secret()))
+                        .ok_or(Error::LoginRequired),
+                ),
+                Step::Done(Err(e)) => Step::Done(Err(e)),
+                Step::Effect(e) => Step::Effect(e),
+            },
+            |t: String| JsValue::from(t),
         )
     }
 

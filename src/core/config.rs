@@ -96,6 +96,36 @@ pub struct Config {
     /// `getAccessToken` renews a session without a refresh token by a
     /// silent login (default off).
     pub silent_fallback: bool,
+    /// APIs with their own access tokens (RFC 8707), by URL prefix.
+    pub resources: Vec<ResourceRule>,
+}
+
+/// Requests under `prefix` carry a token for `target` (RFC 8707).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceRule {
+    /// An origin (`https://api.example.com`) or a URL prefix (`https://example.com/api/`).
+    pub prefix: String,
+    /// The resource indicator and scope its tokens are asked for.
+    pub target: crate::core::session::Target,
+}
+
+impl ResourceRule {
+    /// Whether `url` is under this rule's prefix: the same origin, and the
+    /// path at or below the prefix's (a prefix without a path is the origin).
+    pub fn covers(&self, url: &str) -> bool {
+        let Some(rest) = url.strip_prefix(self.prefix.as_str()) else {
+            return false;
+        };
+        self.prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+    }
+}
+
+/// The rule whose prefix covers `url`, the longest if several do.
+pub fn resource_for<'a>(rules: &'a [ResourceRule], url: &str) -> Option<&'a ResourceRule> {
+    rules
+        .iter()
+        .filter(|r| r.covers(url))
+        .max_by_key(|r| r.prefix.len())
 }
 
 /// How long a silent login waits for the provider by default: 10 s.
@@ -128,6 +158,7 @@ impl Config {
             silent_redirect_uri: None,
             silent_timeout_ms: DEFAULT_SILENT_TIMEOUT_MS,
             silent_fallback: false,
+            resources: Vec::new(),
         }
     }
 
@@ -331,6 +362,15 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
         }
         Some(_) => return Err(Error::InvalidConfig("apiOrigins")),
     }
+    match o.get("resources") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(members)) => {
+            for (prefix, v) in members {
+                c.resources.push(resource_rule(prefix, v)?);
+            }
+        }
+        Some(_) => return Err(Error::InvalidConfig(RESOURCES)),
+    }
     match o.get("postLogoutRedirectUris") {
         None => {}
         Some(Value::Array(items)) => {
@@ -343,6 +383,87 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
         Some(_) => return Err(Error::InvalidConfig("postLogoutRedirectUris")),
     }
     Ok(c)
+}
+
+const RESOURCES: &str =
+    "resources maps https URL prefixes to { resource: an absolute URI without a fragment, scope?: a string }";
+
+/// RFC 8707 §2: an absolute URI (a scheme, then `:`) without a fragment.
+fn is_resource_indicator(r: &str) -> bool {
+    let scheme = r.split_once(':').map_or("", |(s, _)| s);
+    !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && !r.contains('#')
+        && r.bytes().all(|b| b > b' ' && b != 0x7f)
+}
+
+fn resource_rule(prefix: &str, v: &Value) -> Result<ResourceRule, Error> {
+    let resource = opt_str(v, "resource", RESOURCES)?.ok_or(Error::InvalidConfig(RESOURCES))?;
+    let scope = opt_str(v, "scope", RESOURCES)?.unwrap_or_default();
+    // RFC 8707 §2: absolute, no fragment. The prefix: where its tokens may go.
+    let absolute = resource.split_once(':').is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    });
+    if !absolute || resource.contains('#') || !matches!(v, Value::Object(_)) {
+        return Err(Error::InvalidConfig(RESOURCES));
+    }
+    crate::core::url::check_url(prefix, RESOURCES)?;
+    // The origin as browsers write it (lowercase, no default port), then the path as given.
+    let origin = crate::core::url::origin(prefix).ok_or(Error::InvalidConfig(RESOURCES))?;
+    let after = prefix.find("://").map_or(0, |i| i + 3);
+    let path = prefix
+        .get(after..)
+        .and_then(|r| r.find(['/', '?']).and_then(|i| r.get(i..)))
+        .unwrap_or("");
+    let mut prefix = origin;
+    prefix.push_str(path);
+    Ok(ResourceRule {
+        prefix,
+        target: crate::core::session::Target { resource, scope },
+    })
+}
+
+/// `getAccessToken` options from their JSON text: `forceRefresh`, and
+/// `resource` with its `scope` (default: the scope `resources` gives that
+/// resource, else none). Anything but an object means none.
+pub fn token_options_from_json(
+    text: &str,
+    rules: &[ResourceRule],
+) -> Result<(bool, Option<crate::core::session::Target>), Error> {
+    const PROBLEM: &str =
+        "getAccessToken: resource must be an absolute URI without a fragment, scope a string";
+    let Some(o @ Value::Object(_)) = json::parse(text) else {
+        return Ok((false, None));
+    };
+    let force = o.get("forceRefresh").and_then(Value::as_bool) == Some(true);
+    let scope = opt_str(&o, "scope", PROBLEM)?;
+    let Some(resource) = opt_str(&o, "resource", PROBLEM)? else {
+        return match scope {
+            Some(_) => Err(Error::InvalidConfig(
+                "getAccessToken: scope goes with resource",
+            )),
+            None => Ok((force, None)),
+        };
+    };
+    let scope = scope.unwrap_or_else(|| {
+        rules
+            .iter()
+            .find(|r| r.target.resource == resource)
+            .map(|r| r.target.scope.clone())
+            .unwrap_or_default()
+    });
+    if !is_resource_indicator(&resource) {
+        return Err(Error::InvalidConfig(PROBLEM));
+    }
+    Ok((
+        force,
+        Some(crate::core::session::Target { resource, scope }),
+    ))
 }
 
 /// Per-login options.
@@ -466,6 +587,42 @@ mod tests {
         assert_eq!(c.clock_skew_s, 0);
         assert_eq!(c.api_origins.unwrap(), ["https://api.example.com"]);
         assert_eq!(c.post_logout_redirect_uris, ["https://www.example.com/bye"]);
+    }
+
+    #[test]
+    fn resources_map_prefixes_to_targets() {
+        let c = cfg(r#","resources":{"https://API.example.com":{"resource":"urn:a","scope":"a:read"},"https://example.com/api/":{"resource":"https://example.com/api"}}"#).unwrap();
+        assert_eq!(c.resources[0].prefix, "https://api.example.com");
+        assert_eq!(c.resources[0].target.scope, "a:read");
+        assert_eq!(c.resources[1].target.scope, "");
+        let at = |u: &str| resource_for(&c.resources, u).map(|r| r.target.resource.as_str());
+        assert_eq!(at("https://api.example.com"), Some("urn:a"));
+        assert_eq!(at("https://api.example.com/x?y"), Some("urn:a"));
+        assert_eq!(at("https://api.example.com.evil.test/"), None);
+        assert_eq!(at("https://api.example.com:8443/"), None);
+        assert_eq!(
+            at("https://example.com/api/v1"),
+            Some("https://example.com/api")
+        );
+        assert_eq!(at("https://example.com/apix"), None);
+        for bad in [
+            r#","resources":[]"#,
+            r#","resources":{"https://a":{}}"#,
+            r#","resources":{"https://a":{"resource":"no-scheme"}}"#,
+            r#","resources":{"https://a":{"resource":"urn:a#frag"}}"#,
+            r#","resources":{"http://a.example":{"resource":"urn:a"}}"#,
+            r#","resources":{"https://a":{"resource":"urn:a","scope":1}}"#,
+        ] {
+            assert!(matches!(cfg(bad), Err(Error::InvalidConfig(_))), "{bad}");
+        }
+        let t = token_options_from_json(r#"{"resource":"urn:a"}"#, &c.resources).unwrap();
+        assert_eq!(t.1.unwrap().scope, "a:read", "the scope resources gives it");
+        assert!(token_options_from_json(r#"{"scope":"x"}"#, &c.resources).is_err());
+        assert!(token_options_from_json(r#"{"resource":"x y"}"#, &c.resources).is_err());
+        assert_eq!(
+            token_options_from_json("null", &c.resources).unwrap(),
+            (false, None)
+        );
     }
 
     #[test]

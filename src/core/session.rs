@@ -56,6 +56,30 @@ impl Tokens {
     }
 }
 
+/// The API an access token is for (RFC 8707 `resource`) and the scope
+/// asked for it (empty: the session's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The resource indicator: an absolute URI without a fragment.
+    pub resource: String,
+    /// The scope requested for it (space-separated; empty for none).
+    pub scope: String,
+}
+
+/// An access token for one resource, from the refresh grant with its
+/// `resource` (RFC 8707 §2.2): one refresh token serves every API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceToken {
+    /// What it is for.
+    pub target: Target,
+    /// The access token.
+    pub access_token: AccessToken,
+    /// `Bearer` (or `DPoP`), as the provider spelt it.
+    pub token_type: String,
+    /// Expiry, ms since the Unix epoch.
+    pub expires_at_ms: Option<u64>,
+}
+
 /// A logged-in session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -66,6 +90,27 @@ pub struct Session {
     /// The DPoP key the tokens are bound to (its IndexedDB id); `None` for
     /// Bearer tokens, and for sessions stored before keys were per login.
     pub dpop_key: Option<String>,
+    /// Access tokens for other resources (RFC 8707), one per resource and scope.
+    pub resources: Vec<ResourceToken>,
+}
+
+impl Session {
+    /// The token for `target` (`None`: the session's own access token) and
+    /// its type and expiry, if the session holds one.
+    pub fn token_for(&self, target: Option<&Target>) -> Option<(&AccessToken, &str, Option<u64>)> {
+        match target {
+            None => Some((
+                &self.tokens.access_token,
+                &self.tokens.token_type,
+                self.tokens.expires_at_ms,
+            )),
+            Some(t) => self
+                .resources
+                .iter()
+                .find(|r| r.target == *t)
+                .map(|r| (&r.access_token, r.token_type.as_str(), r.expires_at_ms)),
+        }
+    }
 }
 
 /// True when the access token is expired or expires within `leeway_ms` of
@@ -124,7 +169,35 @@ pub fn encode_record(r: &Record, with_refresh: bool) -> String {
     if let Some(k) = &s.dpop_key {
         f.pair("k", k);
     }
+    for r in &s.resources {
+        let mut e = FormBuilder::default();
+        e.pair("r", &r.target.resource)
+            .pair("s", &r.target.scope)
+            .pair("at", r.access_token.secret())
+            .pair("tt", &r.token_type);
+        if let Some(exp) = r.expires_at_ms {
+            push_num(&mut e, "exp", exp);
+        }
+        f.pair("res", &e.finish());
+    }
     f.finish()
+}
+
+fn decode_resource(text: &str) -> Option<ResourceToken> {
+    let pairs = parse_pairs(text)?;
+    let get = |k: &str| crate::core::encoding::field(&pairs, k);
+    Some(ResourceToken {
+        target: Target {
+            resource: get("r")?,
+            scope: get("s").unwrap_or_default(),
+        },
+        access_token: AccessToken::new(get("at").filter(|a| !a.is_empty())?),
+        token_type: get("tt")?,
+        expires_at_ms: match get("exp") {
+            Some(e) => Some(parse_u64(&e)?),
+            None => None,
+        },
+    })
 }
 
 /// Reads a storage record back (version 2, or a version 1 session from an
@@ -164,7 +237,14 @@ pub fn decode_record(record: &str) -> Option<Record> {
         },
         claims,
         dpop_key: get("k"),
+        resources: Vec::new(),
     };
+    let mut session = session;
+    for (k, v) in &pairs {
+        if k == "res" {
+            session.resources.push(decode_resource(v)?);
+        }
+    }
     Some(Record {
         gen,
         epoch,
@@ -199,16 +279,24 @@ pub fn claims_from_json(json: String) -> Option<IdTokenClaims> {
     })
 }
 
-/// The refresh grant (RFC 6749 §6) for a public client.
+/// The refresh grant (RFC 6749 §6) for a public client; for `target`, with
+/// its `resource` (RFC 8707 §2.2) and `scope` (downscoping, RFC 6749 §6).
 pub fn refresh_request(
     token_endpoint: &str,
     client_id: &str,
     refresh_token: &RefreshToken,
+    target: Option<&Target>,
 ) -> FormPost {
     let mut f = FormBuilder::default();
     f.pair("grant_type", "refresh_token")
         .pair("refresh_token", refresh_token.secret())
         .pair("client_id", client_id);
+    if let Some(t) = target {
+        f.pair("resource", &t.resource);
+        if !t.scope.is_empty() {
+            f.pair("scope", &t.scope);
+        }
+    }
     FormPost {
         url: String::from(token_endpoint),
         body: f.finish(),
@@ -286,6 +374,15 @@ mod tests {
                 json: r#"{"sub":"alice","exp":99,"name":"A & B"}"#.into(),
             }),
             dpop_key: Some("dpop:ns:1.k&=".into()),
+            resources: vec![ResourceToken {
+                target: Target {
+                    resource: "https://api.example/&=".into(),
+                    scope: "read write".into(),
+                },
+                access_token: AccessToken::new("at-r&".into()),
+                token_type: "Bearer".into(),
+                expires_at_ms: Some(7),
+            }],
         }
     }
 
@@ -342,7 +439,7 @@ mod tests {
     #[test]
     fn requests() {
         let rt = RefreshToken::new("r t+1".into());
-        let r = refresh_request("https://idp/token", "spa", &rt);
+        let r = refresh_request("https://idp/token", "spa", &rt, None);
         assert_eq!(
             r.body,
             "grant_type=refresh_token&refresh_token=r%20t%2B1&client_id=spa"

@@ -16,7 +16,7 @@ use crate::core::flow::{
     SilentLogin, Step, TokenOrSilent, UserInfo, Wake,
 };
 use crate::core::id_token::IdTokenClaims;
-use crate::core::session::Tokens;
+use crate::core::session::{Target, Tokens};
 use crate::core::Error;
 
 /// Releases what an operation holds if its future is dropped before it ends.
@@ -216,12 +216,25 @@ impl Client {
     /// A valid access token, refreshed first when it expires within the
     /// leeway; `force` refreshes regardless (e.g. after a 401).
     pub async fn access_token(&self, force: bool) -> Result<String, Error> {
-        let mut op = TokenOrSilent::start(force);
-        drive(&self.shared, Slots::new(), move |st, h, o| {
+        self.access_token_for(force, None).await
+    }
+
+    /// An access token for `target` (RFC 8707; see the README's "Tokens for
+    /// several APIs"): from the refresh grant with its `resource` and scope.
+    pub async fn access_token_for(
+        &self,
+        force: bool,
+        target: Option<Target>,
+    ) -> Result<String, Error> {
+        let wanted = target.clone();
+        let mut op = TokenOrSilent::for_target(force, target);
+        let s = drive(&self.shared, Slots::new(), move |st, h, o| {
             op.resume(st, h, o)
         })
-        .await
-        .map(|s| String::from(s.tokens.access_token.secret()))
+        .await?;
+        s.token_for(wanted.as_ref())
+            .map(|(t, ..)| String::from(t.secret()))
+            .ok_or(Error::LoginRequired)
     }
 
     /// Ends the session (see [`Logout`]). `return_to` is resolved against the page.

@@ -80,6 +80,8 @@ pub struct Provider {
     pub refresh_without_id_token: bool,
     /// Token answers carry no refresh token.
     pub no_refresh_token: bool,
+    /// Refresh grants with a `resource` (RFC 8707): it and the `scope` asked for.
+    pub resource_requests: Vec<(String, Option<String>)>,
     /// Every secret that went by: codes, tokens, verifiers, states, nonces, proofs.
     pub secrets: Vec<String>,
     /// grant -> the thumbprint of the DPoP key its tokens are bound to
@@ -322,6 +324,15 @@ impl Provider {
                     Some((grant, true)) if !self.revoked_grants.contains(&grant) => {
                         self.refresh_tokens.insert(rt, (grant, false));
                         let body = self.tokens(grant, None, now_s);
+                        // RFC 8707: a token for the resource asked for, marked with it.
+                        let body = match get("resource") {
+                            Some(res) => {
+                                self.resource_requests.push((res.clone(), get("scope")));
+                                let tagged = format!(r#""access_token":"{res}#"#);
+                                body.replacen(r#""access_token":""#, &tagged, 1)
+                            }
+                            None => body,
+                        };
                         json(200, &body)
                     }
                     Some((grant, false)) => {
@@ -400,6 +411,8 @@ pub struct World {
     pub keys_made: u32,
     /// The app's requests: (with our Authorization, redirects followed).
     pub app_requests: Vec<(bool, bool)>,
+    /// Their Authorization headers.
+    pub app_auths: Vec<Option<String>>,
     /// Messages between tabs on their way: (sender tab, channel, message).
     pub broadcasts: Vec<(usize, String, String)>,
     /// The login popup: where it was sent (None once closed).
@@ -1000,6 +1013,7 @@ impl Sim {
                     .extend(req.authorization.iter().chain(&req.dpop).cloned());
                 w.app_requests
                     .push((req.authorization.is_some(), req.follow_redirects));
+                w.app_auths.push(req.authorization.clone());
                 AppResponse {
                     status: 200,
                     www_authenticate: None,

@@ -506,6 +506,8 @@ impl Callback {
             tokens: p.tokens.clone(),
             claims: claims.clone(),
             dpop_key: p.dpop_key.clone(),
+            // Tokens for other APIs come from this login's refresh token, when asked for.
+            resources: Vec::new(),
         };
         let written = st.save(host, Some(session), p.epoch);
         // This browser now has a session at the provider (see `SilentLogin`).

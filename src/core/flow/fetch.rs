@@ -9,10 +9,11 @@
 use super::call::Proof;
 use super::refresh::AccessToken;
 use super::{unexpected, AppRequest, ClientState, Effect, Host, Outcome, Step};
+use crate::core::config::resource_for;
 use crate::core::dpop::retry_nonce;
 use crate::core::error::Error;
 use crate::core::secret::Redacted;
-use crate::core::session::is_invalid_token_challenge;
+use crate::core::session::{is_invalid_token_challenge, Target};
 use crate::core::url::origin;
 
 enum State {
@@ -43,6 +44,8 @@ pub struct Fetch {
     can_replay: bool,
     replay: bool,
     token: String,
+    /// The API's own token (RFC 8707), when a `resources` rule covers the URL.
+    target: Option<Target>,
     state: State,
 }
 
@@ -71,6 +74,7 @@ impl Fetch {
             can_replay,
             replay: false,
             token: String::new(),
+            target: None,
             state: State::Start,
         }
     }
@@ -101,10 +105,17 @@ impl Fetch {
     pub fn resume(&mut self, st: &mut ClientState, host: &dyn Host, input: Outcome) -> Step<()> {
         match (&mut self.state, input) {
             (State::Start, Outcome::Start) => {
-                let allowed = self
+                // An API with its own tokens (RFC 8707) gets those, and only those.
+                let target = self
                     .allowed
                     .as_ref()
-                    .is_some_and(|o| st.api_origins.contains(o));
+                    .and_then(|_| resource_for(&st.config.resources, &self.url))
+                    .map(|r| r.target.clone());
+                let allowed = target.is_some()
+                    || self
+                        .allowed
+                        .as_ref()
+                        .is_some_and(|o| st.api_origins.contains(o));
                 if !allowed {
                     self.state = State::Plain;
                     return Step::Effect(Effect::AppFetch(AppRequest {
@@ -114,17 +125,21 @@ impl Fetch {
                         follow_redirects: true,
                     }));
                 }
-                self.state = State::Token(Box::new(AccessToken::start(false)));
+                self.target.clone_from(&target);
+                self.state = State::Token(Box::new(AccessToken::for_target(false, target)));
                 self.resume(st, host, Outcome::Start)
             }
             (State::Plain, Outcome::App(r)) => Step::Done(r.map(|_| ())),
             (State::Token(t), input) => match t.resume(st, host, input) {
                 Step::Effect(e) => Step::Effect(e),
                 Step::Done(Err(e)) => Step::Done(Err(e)),
-                Step::Done(Ok(s)) => {
-                    let token = String::from(s.tokens.access_token.secret());
-                    self.with_token(st, host, token)
-                }
+                Step::Done(Ok(s)) => match s.token_for(self.target.as_ref()) {
+                    Some((token, ..)) => {
+                        let token = String::from(token.secret());
+                        self.with_token(st, host, token)
+                    }
+                    None => Step::Done(Err(Error::LoginRequired)),
+                },
             },
             (State::Proving(p, token), input) => match p.resume(st, host, input) {
                 Step::Effect(e) => Step::Effect(e),
@@ -166,7 +181,8 @@ impl Fetch {
                 }
                 self.replay = true;
                 if token_retry {
-                    self.state = State::Token(Box::new(AccessToken::start(true)));
+                    let target = self.target.clone();
+                    self.state = State::Token(Box::new(AccessToken::for_target(true, target)));
                     return self.resume(st, host, Outcome::Start);
                 }
                 // The nonce changed: a new proof for the same token.

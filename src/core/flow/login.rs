@@ -249,6 +249,28 @@ impl Login {
                 .extra_params
                 .push((String::from("prompt"), String::from("none")));
         }
+        // RFC 8707: the grant covers every configured API (each `resource`,
+        // and its scopes), so that one refresh token can serve them all.
+        let mut scope = st.config.scope.clone();
+        if !self
+            .options
+            .extra_params
+            .iter()
+            .any(|(k, _)| k == "resource")
+        {
+            for rule in &st.config.resources {
+                let r = (String::from("resource"), rule.target.resource.clone());
+                if !self.options.extra_params.contains(&r) {
+                    self.options.extra_params.push(r);
+                }
+                for word in rule.target.scope.split(' ').filter(|w| !w.is_empty()) {
+                    if !scope.split(' ').any(|s| s == word) {
+                        scope.push(' ');
+                        scope.push_str(word);
+                    }
+                }
+            }
+        }
         let jkt = st
             .dpop_key
             .as_ref()
@@ -261,7 +283,7 @@ impl Login {
                 (Some(uri), true) => uri,
                 _ => &st.config.redirect_uri,
             },
-            scope: &st.config.scope,
+            scope: &scope,
             response_mode: st.config.response_mode,
             extra_params: &self.options.extra_params,
             dpop_jkt: jkt.as_deref(),

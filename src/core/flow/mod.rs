@@ -200,6 +200,8 @@ pub struct RefreshShare {
     pub seq: u32,
     /// The result of the last finished refresh, by signal id.
     pub last: Option<(u32, Result<Session, Error>)>,
+    /// What that refresh was for (RFC 8707 resource; `None`: the session's own token).
+    pub target: Option<super::session::Target>,
     /// Background refreshes that failed in a row (for the retry backoff).
     pub background_failures: u32,
 }

@@ -22,7 +22,9 @@ use crate::core::error::Error;
 use crate::core::id_token::IdTokenClaims;
 use crate::core::refreshed::check_refreshed;
 use crate::core::secret::RefreshToken;
-use crate::core::session::{needs_refresh, refresh_request, revocation_request, Session, Tokens};
+use crate::core::session::{
+    needs_refresh, refresh_request, revocation_request, ResourceToken, Session, Target, Tokens,
+};
 use crate::core::token::{parse_token_response, salvage_refresh_token};
 
 #[derive(Debug)]
@@ -53,6 +55,8 @@ enum State {
 #[derive(Debug)]
 pub struct AccessToken {
     force: bool,
+    /// The API the token is for (RFC 8707); `None`: the session's own.
+    target: Option<Target>,
     id: u32,
     seen: (u64, u64),
     locked: bool,
@@ -63,8 +67,16 @@ pub struct AccessToken {
 impl AccessToken {
     /// `force` refreshes even when the access token is still valid (e.g. after a 401).
     pub fn start(force: bool) -> Self {
+        Self::for_target(force, None)
+    }
+
+    /// The token for `target` (RFC 8707): the session's own for `None`, else
+    /// one from the refresh grant with its `resource` and `scope`, kept per
+    /// resource and scope and renewed the same way.
+    pub fn for_target(force: bool, target: Option<Target>) -> Self {
         AccessToken {
             force,
+            target,
             id: 0,
             seen: (0, 0),
             locked: false,
@@ -75,6 +87,13 @@ impl AccessToken {
 
     fn epoch(&self) -> u64 {
         self.seen.0
+    }
+
+    /// Whether `s` lacks a token for the target that is valid beyond the leeway.
+    fn due(&self, st: &ClientState, host: &dyn Host, s: &Session) -> bool {
+        s.token_for(self.target.as_ref()).is_none_or(|(_, _, exp)| {
+            needs_refresh(exp, host.now_ms(), st.config.refresh_leeway_ms)
+        })
     }
 
     fn save(&mut self, st: &mut ClientState, host: &dyn Host, s: Option<Session>) {
@@ -102,6 +121,7 @@ impl AccessToken {
         if st.refresh.running == Some(self.id) {
             st.refresh.running = None;
             st.refresh.last = Some((self.id, r.clone()));
+            st.refresh.target.clone_from(&self.target);
             host.notify(self.id);
         }
         Step::Done(r)
@@ -120,11 +140,7 @@ impl AccessToken {
                 let Some(s) = rec.session else {
                     return Step::Done(Err(Error::NotAuthenticated));
                 };
-                let due = needs_refresh(
-                    s.tokens.expires_at_ms,
-                    host.now_ms(),
-                    st.config.refresh_leeway_ms,
-                );
+                let due = self.due(st, host, &s);
                 if !self.force && !due {
                     return Step::Done(Ok(s));
                 }
@@ -145,7 +161,14 @@ impl AccessToken {
             (State::Waiting(id), Outcome::Done(_)) => {
                 let id = *id;
                 match &st.refresh.last {
-                    Some((done, r)) if *done == id => {
+                    // Its result serves this call too (a token for another
+                    // API does not: this call refreshes next, on its own).
+                    Some((done, r))
+                        if *done == id
+                            && (st.refresh.target == self.target
+                                || r.as_ref()
+                                    .map_or(true, |s| !self.force && !self.due(st, host, s))) =>
+                    {
                         self.state = State::Finished;
                         Step::Done(r.clone())
                     }
@@ -211,11 +234,7 @@ impl AccessToken {
         // Another tab (or call) refreshed meanwhile: use its tokens instead of
         // spending the refresh token it rotated out.
         let changed = (rec.epoch, rec.gen) != self.seen;
-        let due = needs_refresh(
-            s.tokens.expires_at_ms,
-            host.now_ms(),
-            st.config.refresh_leeway_ms,
-        );
+        let due = self.due(st, host, &s);
         if (changed || !self.force) && !due {
             return self.finish(st, host, Ok(s));
         }
@@ -224,7 +243,12 @@ impl AccessToken {
             host.emit(Event::SessionExpired);
             return self.finish(st, host, Err(Error::LoginRequired));
         };
-        let req = refresh_request(&st.meta.token_endpoint, &st.config.client_id, &rt);
+        let req = refresh_request(
+            &st.meta.token_endpoint,
+            &st.config.client_id,
+            &rt,
+            self.target.as_ref(),
+        );
         let key = st.dpop_key_of(Some(&s));
         let mut call = Call::new("POST", &req.url, Some(req.body), None).with_dpop_key(Some(key));
         match call.resume(st, host, Outcome::Start) {
@@ -257,15 +281,19 @@ impl AccessToken {
             Err(e) if e.code() == "invalid_grant" => {
                 // Without Web Locks another tab may have rotated the token first: adopt its result.
                 let rec = st.record(host);
-                if let Some(s) = rec.session.filter(|s| {
-                    s.tokens.refresh_token != old.tokens.refresh_token
-                        && !needs_refresh(
-                            s.tokens.expires_at_ms,
-                            host.now_ms(),
-                            st.config.refresh_leeway_ms,
-                        )
-                }) {
-                    return self.finish(st, host, Ok(s));
+                if let Some(s) = rec
+                    .session
+                    .filter(|s| s.tokens.refresh_token != old.tokens.refresh_token)
+                {
+                    if !self.due(st, host, &s) {
+                        return self.finish(st, host, Ok(s));
+                    }
+                    // Rotated by another tab, and no fresh token for this
+                    // target with it: ask again with the new refresh token.
+                    if self.target.is_some() {
+                        self.seen = (rec.epoch, rec.gen);
+                        return self.decide(st, host);
+                    }
                 }
                 if rec.epoch == self.epoch() {
                     self.save(st, host, None);
@@ -286,7 +314,11 @@ impl AccessToken {
                 return self.finish(st, host, Err(e));
             }
         };
-        let new = Tokens::from_response(t, host.now_ms(), &old.tokens.scope);
+        let scope = match &self.target {
+            Some(t) if !t.scope.is_empty() => t.scope.as_str(),
+            _ => old.tokens.scope.as_str(),
+        };
+        let new = Tokens::from_response(t, host.now_ms(), scope);
         if let Some(rt) = new.refresh_token.clone() {
             if let Some(stop) = self.keep_refresh_token(st, host, &old, rt) {
                 return stop;
@@ -385,10 +417,33 @@ impl AccessToken {
                 None => self.finish(st, host, Err(Error::LoginRequired)),
             };
         }
-        let session = Session {
-            tokens: old.tokens.refreshed(new),
-            claims: claims.or(old.claims),
-            dpop_key: old.dpop_key,
+        let session = match &self.target {
+            None => Session {
+                tokens: old.tokens.refreshed(new),
+                claims: claims.or(old.claims),
+                dpop_key: old.dpop_key,
+                resources: old.resources,
+            },
+            // The API's token is kept beside the session's own; the refresh
+            // token (rotated) and an ID token sent with it are the session's.
+            Some(t) => {
+                let mut s = old;
+                if let Some(rt) = new.refresh_token {
+                    s.tokens.refresh_token = Some(rt);
+                }
+                if let Some(id) = new.id_token {
+                    s.tokens.id_token = Some(id);
+                }
+                s.claims = claims.or(s.claims);
+                s.resources.retain(|r| r.target != *t);
+                s.resources.push(ResourceToken {
+                    target: t.clone(),
+                    access_token: new.access_token,
+                    token_type: new.token_type,
+                    expires_at_ms: new.expires_at_ms,
+                });
+                s
+            }
         };
         self.save(st, host, Some(session.clone()));
         host.emit(Event::TokensRefreshed);

@@ -20,7 +20,7 @@ use super::popup::PopupLogin;
 use super::{AccessToken, Area, CallbackResult, ClientState, Effect, Host, Outcome, Step};
 use crate::core::config::LoginOptions;
 use crate::core::error::Error;
-use crate::core::session::{needs_refresh, Session};
+use crate::core::session::{needs_refresh, Session, Target};
 use crate::core::url::same_site;
 
 /// The localStorage key that says this browser logged in at the provider
@@ -153,14 +153,21 @@ enum Fallback {
 #[derive(Debug)]
 pub struct TokenOrSilent {
     force: bool,
+    target: Option<Target>,
     state: Fallback,
 }
 
 impl TokenOrSilent {
     /// `force` as for [`AccessToken::start`].
     pub fn start(force: bool) -> Self {
+        Self::for_target(force, None)
+    }
+
+    /// The token for `target` (see [`AccessToken::for_target`]).
+    pub fn for_target(force: bool, target: Option<Target>) -> Self {
         TokenOrSilent {
             force,
+            target,
             state: Fallback::Start,
         }
     }
@@ -175,6 +182,7 @@ impl TokenOrSilent {
         match &mut self.state {
             Fallback::Start => {
                 let renew = st.config.silent_fallback
+                    && self.target.is_none()
                     && st.session(host).is_some_and(|s| {
                         s.tokens.refresh_token.is_none()
                             && (self.force
@@ -187,7 +195,10 @@ impl TokenOrSilent {
                 self.state = if renew {
                     Fallback::Silent(Box::new(SilentLogin::start(LoginOptions::default())))
                 } else {
-                    Fallback::Token(Box::new(AccessToken::start(self.force)))
+                    Fallback::Token(Box::new(AccessToken::for_target(
+                        self.force,
+                        self.target.take(),
+                    )))
                 };
                 self.resume(st, host, Outcome::Start)
             }

@@ -1,0 +1,105 @@
+// Tokens for several APIs (issue 16, RFC 8707), real Chromium + real
+// oidc-provider with resource indicators: the login asks for two resources,
+// and each API gets a JWT access token for its own audience, obtained with
+// the refresh grant and its `resource` — from the one refresh token. Two
+// resource servers in the test verify every token (signature, iss, aud, exp)
+// and refuse the other's.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { createLocalJWKSet, jwtVerify, decodeJwt } from 'jose';
+import { launch, newPage, withDiagnostics, startTestDemo, signIn } from './support.mjs';
+import { listen, close } from '../../scripts/lib/net.mjs';
+
+const A = 'urn:pkce-wasm:api-a';
+const B = 'urn:pkce-wasm:api-b';
+let demo;
+let browser;
+const servers = [];
+const refreshes = [];
+
+/** A resource server for `audience` that checks the bearer token with the provider's keys. */
+async function resourceServer(audience) {
+  const seen = [];
+  const server = http.createServer(async (req, res) => {
+    const cors = { 'access-control-allow-origin': demo.origin, 'access-control-allow-headers': 'authorization', 'access-control-expose-headers': 'www-authenticate' };
+    if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    const auth = req.headers.authorization ?? null;
+    seen.push(auth);
+    try {
+      const token = auth?.match(/^Bearer (.+)$/)?.[1];
+      if (!token) throw new Error('no token');
+      const { payload } = await jwtVerify(token, createLocalJWKSet(demo.idp.publicJwks), { issuer: demo.issuer, audience });
+      res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ aud: payload.aud, scope: payload.scope }));
+    } catch (e) {
+      res.writeHead(401, { ...cors, 'www-authenticate': 'Bearer error="invalid_token"' }).end(String(e.code ?? e.message));
+    }
+  });
+  const port = await listen(server, 0);
+  servers.push(server);
+  return { origin: `http://127.0.0.1:${port}`, seen };
+}
+
+let rsA;
+let rsB;
+
+before(async () => {
+  demo = await startTestDemo({
+    providerOptions: { resourceServers: { [A]: 'a:read', [B]: 'b:read' } },
+    hook: async (ctx) => {
+      if (ctx.method === 'POST' && ctx.path === '/token') refreshes.push(ctx.path);
+      return false;
+    },
+  });
+  rsA = await resourceServer(A);
+  rsB = await resourceServer(B);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const s of servers) await close(s);
+  await demo?.close();
+});
+
+test('two APIs, one refresh token: each API gets a token for its own audience, and never the other\'s', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await withDiagnostics(page, 'resources', async () => {
+    const resources = { [rsA.origin]: { resource: A, scope: 'a:read' }, [`${rsB.origin}/v1/`]: { resource: B, scope: 'b:read' } };
+    await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify({ resources }))}`);
+    await page.waitForSelector('#status[data-done]');
+    await page.evaluate(() => window.auth.loginWithRedirect());
+    await signIn(page);
+    await page.waitForSelector('#status[data-done]');
+    assert.equal(await page.textContent('#status'), 'in');
+    const posts = refreshes.length;
+    const r = await page.evaluate(async ([a, b]) => {
+      const call = async (url) => {
+        const res = await window.auth.fetch(url);
+        return { status: res.status, body: res.status === 200 ? await res.json() : await res.text() };
+      };
+      const main = await window.auth.getAccessToken();
+      const out = { first: await call(`${a}/items`), again: await call(`${a}/items`), b: await call(`${b}/v1/things`) };
+      out.main = main === (await window.auth.getAccessToken());
+      out.tokenA = await window.auth.getAccessToken({ resource: 'urn:pkce-wasm:api-a' });
+      // A's token presented to B by hand: B refuses it.
+      out.aAtB = (await fetch(`${b}/v1/things`, { headers: { authorization: `Bearer ${out.tokenA}` } })).status;
+      // Outside B's prefix: no token at all.
+      out.outside = (await window.auth.fetch(`${b}/v2/other`)).status;
+      return out;
+    }, [rsA.origin, rsB.origin]);
+    assert.equal(r.first.status, 200, JSON.stringify(r));
+    assert.equal(r.first.body.aud, A);
+    assert.match(r.first.body.scope, /a:read/);
+    assert.equal(r.b.status, 200, JSON.stringify(r));
+    assert.equal(r.b.body.aud, B);
+    assert.equal(decodeJwt(r.tokenA).aud, A);
+    assert.equal(r.aAtB, 401, 'a token for A is refused by B');
+    assert.equal(r.outside, 401, 'no token outside the configured prefix');
+    assert.equal(rsB.seen.at(-1), null, 'nothing was sent outside the prefix');
+    assert.equal(r.main, true, "the session's own token is not replaced");
+    assert.equal(refreshes.length, posts + 2, 'one refresh grant per API, the second call to A reused its token');
+  });
+  await context.close();
+});
