@@ -433,7 +433,8 @@ fn a_silent_login_completes_in_the_page_that_embeds_its_iframe() {
             .get(Area::Local, &sso_key(&ns))
             .unwrap()
             .as_deref(),
-        Some("1")
+        Some(s.world.borrow().now.to_string().as_str()),
+        "the mark: when this browser logged in there"
     );
 
     // No session at the provider: its error, typed, and (same site) the mark goes.
@@ -482,11 +483,56 @@ fn a_silent_login_completes_in_the_page_that_embeds_its_iframe() {
         Done::Callback(Err(e)) => assert_eq!(e.code(), "login_required"),
         other => panic!("{other:?}"),
     }
-    s.host(0).set(Area::Local, &sso_key(&ns), "1").unwrap();
+    let now = s.world.borrow().now;
+    s.host(0)
+        .set(Area::Local, &sso_key(&ns), &now.to_string())
+        .unwrap();
     match answer(&mut s, cross, "login_required") {
         Done::Callback(Err(Error::ThirdPartyCookiesBlocked)) => {}
         other => panic!("{other:?}"),
     }
+    // A login long ago: the provider's session may simply have ended.
+    let old = now - 13 * 3600 * 1000;
+    s.host(0)
+        .set(Area::Local, &sso_key(&ns), &old.to_string())
+        .unwrap();
+    match answer(&mut s, cross, "login_required") {
+        Done::Callback(Err(e)) => assert_eq!(e.code(), "login_required"),
+        other => panic!("{other:?}"),
+    }
+    // Once a silent login worked across the sites, the cookies get through:
+    // a later login_required is the provider's word (and the mark goes).
+    let id = s.start(
+        cross,
+        Op::Silent(SilentLogin::start(LoginOptions::default())),
+        "ok",
+    );
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i);
+    }
+    let sent = s.world.borrow().frame_url.clone().expect("an iframe");
+    let cb = s.world.borrow_mut().provider.authorize(&sent);
+    let _ = s.run(frame, Op::Callback(Callback::start(&cb)), "iframe");
+    s.settle();
+    assert!(s
+        .finished
+        .iter()
+        .any(|(i, _, _, d)| *i == id && d.err().is_none()));
+    assert_eq!(
+        s.host(0)
+            .get(Area::Local, &sso_key(&ns))
+            .unwrap()
+            .as_deref(),
+        Some("ok")
+    );
+    match answer(&mut s, cross, "login_required") {
+        Done::Callback(Err(e)) => assert_eq!(e.code(), "login_required"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.host(0).get(Area::Local, &sso_key(&ns)).unwrap(), None);
+    s.host(0)
+        .set(Area::Local, &sso_key(&ns), &now.to_string())
+        .unwrap();
     match answer(&mut s, cross, "interaction_required") {
         Done::Callback(Err(e)) => assert_eq!(e.code(), "interaction_required"),
         other => panic!("{other:?}"),
@@ -539,6 +585,66 @@ fn a_silent_login_completes_in_the_page_that_embeds_its_iframe() {
     );
     s.running.retain(|r| r.id != later);
     s.clients[0].silent = None;
+
+    // A call that asks for something else does not take another's answer:
+    // it goes once that one ended, with its own iframe.
+    let a = s.start(
+        0,
+        Op::Silent(SilentLogin::start(LoginOptions::default())),
+        "a",
+    );
+    let hinted = LoginOptions {
+        extra_params: vec![("login_hint".into(), "bob".into())],
+        ..LoginOptions::default()
+    };
+    let b = s.start(0, Op::Silent(SilentLogin::start(hinted)), "b");
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i);
+    }
+    let first = s.world.borrow().frame_url.clone().expect("one iframe");
+    assert!(!first.contains("login_hint"));
+    let cb = s.world.borrow_mut().provider.authorize(&first);
+    let _ = s.run(frame, Op::Callback(Callback::start(&cb)), "iframe");
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i);
+    }
+    assert!(s.finished.iter().any(|(i, ..)| *i == a));
+    assert!(
+        !s.finished.iter().any(|(i, ..)| *i == b),
+        "b did not take a's answer"
+    );
+    let second = s.world.borrow().frame_url.clone().expect("b's own iframe");
+    assert!(second.contains("login_hint=bob"), "{second}");
+    let cb = s.world.borrow_mut().provider.authorize(&second);
+    let _ = s.run(frame, Op::Callback(Callback::start(&cb)), "iframe");
+    s.settle();
+    assert!(s
+        .finished
+        .iter()
+        .any(|(i, _, _, d)| *i == b && d.err().is_none()));
+    s.finished.clear();
+
+    // A logout while the iframe is out wins: the answer stores nothing.
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    let id = s.start(
+        0,
+        Op::Silent(SilentLogin::start(LoginOptions::default())),
+        "raced",
+    );
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i);
+    }
+    let sent = s.world.borrow().frame_url.clone().expect("an iframe");
+    assert!(matches!(s.logout(0), Done::Unit(Ok(()))));
+    let cb = s.world.borrow_mut().provider.authorize(&sent);
+    let _ = s.run(frame, Op::Callback(Callback::start(&cb)), "iframe");
+    s.settle();
+    let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+    match s.finished.remove(pos).3 {
+        Done::Callback(Err(Error::LoginRequired)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(s.session(0).is_none(), "logout wins");
 
     // The caller's own prompt is refused before anything starts.
     let o = LoginOptions {
@@ -625,6 +731,42 @@ fn without_a_refresh_token_get_access_token_falls_back_to_a_silent_login() {
         "{:?}",
         s.events(0)
     );
+
+    // A session stored while the silent renewal was out is not the one the
+    // provider refused: it stands.
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    s.world.borrow_mut().advance(AT_TTL_S * 1000);
+    let id = s.start(0, Op::TokenOrSilent(TokenOrSilent::start(false)), "renew");
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i);
+    }
+    let sent = s.world.borrow().frame_url.clone().expect("an iframe");
+    assert!(
+        matches!(s.login(0), Done::Callback(Ok(_))),
+        "a new login meanwhile"
+    );
+    let fresh = s
+        .session(0)
+        .unwrap()
+        .tokens
+        .access_token
+        .secret()
+        .to_string();
+    let state = sent
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("state="))
+        .unwrap()
+        .to_string();
+    let cb =
+        format!("{APP}/cb?error=login_required&state={state}&iss=https%3A%2F%2Fidp.example.com");
+    let _ = s.run(frame, Op::Callback(Callback::start(&cb)), "iframe");
+    s.settle();
+    let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+    match s.finished.remove(pos).3 {
+        Done::Session(Ok(got)) => assert_eq!(got.tokens.access_token.secret(), fresh),
+        other => panic!("{other:?}"),
+    }
+    assert!(s.session(0).is_some(), "the new session stands");
 
     // In the background (autoRefresh): renewed silently when due, not ended.
     assert!(matches!(s.login(0), Done::Callback(Ok(_))));
@@ -1586,12 +1728,6 @@ fn play(s: &mut Sim, actions: &[Action]) -> Outcomes {
             Action::Token { tab, force } => {
                 s.start(*tab, Op::Token(AccessToken::start(*force)), "token");
             }
-            // (Not while a silent login waits for its answer: its callback
-            // begins when the answer arrives, later than recorded below.)
-            Action::Logout { .. }
-                if s.running.iter().any(|r| {
-                    r.label == "silent" && matches!(r.effect, Effect::PopupWait { .. })
-                }) => {}
             Action::Logout { tab } => {
                 o.logouts += 1;
                 s.start(*tab, Op::Logout(Logout::start(None, true)), "logout");
@@ -1659,7 +1795,7 @@ fn play(s: &mut Sim, actions: &[Action]) -> Outcomes {
                 while let Some(i) = s
                     .running
                     .iter()
-                    .position(|r| r.id == id && matches!(r.effect, Effect::FrameOpen(_)))
+                    .position(|r| r.id == id && matches!(r.effect, Effect::FrameOpen(..)))
                 {
                     s.complete(i);
                 }

@@ -212,7 +212,14 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
                     }
                 }
             });
-            Performed::Later(p, Pending::Done(Error::Network))
+            // Woken at the latest after a while: an operation whose driver
+            // was dropped (a Rust future) never signals, and every waiter
+            // looks again when woken without a result.
+            let later = Promise::new(&mut |res, _| {
+                let _ = set_timeout(&res, WAIT_WAKE_MS);
+            });
+            let both = Promise::race(&Array::of2(&p, &later));
+            Performed::Later(both, Pending::Done(Error::Network))
         }
         Effect::AppFetch(req) => later(app_fetch(req, slots), Pending::App),
         Effect::PopupOpen(url) => Performed::Now(Outcome::Done(
@@ -222,17 +229,19 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
                 Err(Error::PopupClosed)
             },
         )),
-        Effect::FrameOpen(url) => Performed::Now(Outcome::Done(match super::popup::frame(&url) {
-            Some(f) => {
-                if let Some(old) = host.frame.replace(Some(f)) {
-                    old.remove();
+        Effect::FrameOpen(url, id) => {
+            Performed::Now(Outcome::Done(match super::popup::frame(&url) {
+                Some(f) => {
+                    if let Some((_, old)) = host.frame.replace(Some((id, f))) {
+                        old.remove();
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
-            None => Err(Error::InvalidConfig(
-                "checkSession needs a page with a document for its iframe",
-            )),
-        })),
+                None => Err(Error::InvalidConfig(
+                    "checkSession needs a page with a document for its iframe",
+                )),
+            }))
+        }
         Effect::PopupWait {
             channel,
             state,
@@ -256,6 +265,9 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
         }
     }
 }
+
+/// How long an [`Effect::Wait`] waits before its operation looks again.
+const WAIT_WAKE_MS: i32 = 5_000;
 
 fn error_outcome(pending: &Pending, e: Error) -> Outcome {
     match pending {

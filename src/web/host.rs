@@ -57,8 +57,8 @@ pub struct WebHost {
     pub(crate) popup: Cell<Option<web_sys::Window>>,
     /// Ends the popup wait in progress at once (a newer popup login took over).
     pub(crate) popup_cancel: Cell<Option<Function>>,
-    /// The silent login's hidden iframe.
-    pub(crate) frame: Cell<Option<web_sys::Element>>,
+    /// The silent login's hidden iframe, and that login's id.
+    pub(crate) frame: Cell<Option<(u32, web_sys::Element)>>,
 }
 
 /// Runs `f` on the value in `cell` and puts it back.
@@ -308,9 +308,10 @@ impl Host for WebHost {
         }
     }
 
-    fn close_frame(&self) {
-        if let Some(f) = self.frame.take() {
-            f.remove();
+    fn close_frame(&self, id: u32) {
+        match self.frame.take() {
+            Some((i, f)) if i == id => f.remove(),
+            other => self.frame.set(other),
         }
     }
 

@@ -603,7 +603,7 @@ impl Host for TabHost {
     fn close_popup(&self) {
         self.with(|w, _| w.popup_url = None);
     }
-    fn close_frame(&self) {
+    fn close_frame(&self, _id: u32) {
         self.with(|w, _| w.frame_url = None);
     }
     fn broadcast(&self, channel: &str, message: &str) {
@@ -774,7 +774,10 @@ impl Sim {
 
     /// Another client in `tab` (e.g. for a second provider); returns its index.
     pub fn add_client(&mut self, tab: usize, config: Config) -> Result<usize, Error> {
-        let st = self.create(tab, config)?;
+        let mut st = self.create(tab, config)?;
+        // Signals are per client in a browser (each has its own host); here
+        // a tab's are shared, so clients of one tab number theirs apart.
+        st.refresh.seq = 1_000_000 * self.clients.len() as u32;
         self.clients.push(st);
         self.client_tab.push(tab);
         Ok(self.clients.len() - 1)
@@ -1026,7 +1029,7 @@ impl Sim {
                 self.world.borrow_mut().popup_url = Some(url);
                 Outcome::Done(Ok(()))
             }
-            Effect::FrameOpen(url) => {
+            Effect::FrameOpen(url, _) => {
                 let mut w = self.world.borrow_mut();
                 if w.frame_auto {
                     let cb = w.provider.authorize(&url);

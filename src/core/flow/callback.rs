@@ -161,6 +161,8 @@ pub struct Callback {
     /// A popup's callback page hands popup responses to its opener; the
     /// opener itself (a popup login's own callback) never does.
     relay: bool,
+    /// The epoch the login began in (a popup's or silent login's), if not this callback's.
+    epoch: Option<u64>,
     state: State,
 }
 
@@ -186,13 +188,17 @@ impl Callback {
             replaced_key: None,
             share: None,
             relay: true,
+            epoch: None,
             state: State::New,
         }
     }
 
-    /// The callback a popup login runs in the page that opened the popup.
-    pub fn in_opener(mut self) -> Self {
+    /// The callback a popup (or silent) login runs in the page that started
+    /// it, in the logout epoch the login started in: a logout while the
+    /// popup or iframe was open wins.
+    pub fn in_opener(mut self, epoch: u64) -> Self {
         self.relay = false;
+        self.epoch = Some(epoch);
         self
     }
 
@@ -393,6 +399,8 @@ impl Callback {
         // A silent login's iframe shares the tab's sessionStorage with the
         // page that started the login: the transaction is left to that page.
         if self.relay && response.state.secret().starts_with(SILENT_STATE_PREFIX) {
+            // The URL stays: another client on this page may be the one it is for.
+            self.keep_url = true;
             return Ok(State::Relaying(false, response.state.clone()));
         }
         let txs = Transactions::new(
@@ -457,7 +465,7 @@ impl Callback {
             nonce: p.nonce.map(|n| String::from(n.secret())),
             max_age: p.max_age,
             app_state: p.app_state,
-            epoch: st.record(host).epoch,
+            epoch: self.epoch.unwrap_or(st.record(host).epoch),
             dpop_key: p.dpop_key,
         };
         // The exchange is proven with the key the login bound the code to.
@@ -511,7 +519,9 @@ impl Callback {
         };
         let written = st.save(host, Some(session), p.epoch);
         // This browser now has a session at the provider (see `SilentLogin`).
-        let _ = host.set(Area::Local, &super::sso_key(&st.ns), "1");
+        let mut at = String::new();
+        crate::core::encoding::push_u64(&mut at, host.now_ms());
+        let _ = host.set(Area::Local, &super::sso_key(&st.ns), &at);
         host.emit(Event::LoggedIn);
         let result = CallbackResult {
             tokens: p.tokens,

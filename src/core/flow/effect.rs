@@ -148,8 +148,9 @@ pub enum Effect {
     /// Send the login popup (opened by the caller, in its click) to `url` →
     /// [`Outcome::Done`] (`popup_closed` when it is gone).
     PopupOpen(String),
-    /// Add a hidden iframe that loads `url` (a silent login) → [`Outcome::Done`].
-    FrameOpen(String),
+    /// Add a hidden iframe that loads `url` for silent login `id` (replacing
+    /// any other) → [`Outcome::Done`].
+    FrameOpen(String, u32),
     /// Wait for the callback page in the popup (or, for a silent login, the
     /// hidden iframe) to send the authorization response of the login with
     /// this `state` on `channel` → [`Outcome::Popup`]: its URL; `timeout`
@@ -211,7 +212,11 @@ impl core::fmt::Debug for Effect {
             Effect::AppFetch(r) => f.debug_tuple("AppFetch").field(r).finish(),
             // The URLs carry the request's state, or the code.
             Effect::PopupOpen(_) => f.debug_tuple("PopupOpen").field(&Redacted).finish(),
-            Effect::FrameOpen(_) => f.debug_tuple("FrameOpen").field(&Redacted).finish(),
+            Effect::FrameOpen(_, id) => f
+                .debug_tuple("FrameOpen")
+                .field(&Redacted)
+                .field(id)
+                .finish(),
             Effect::PopupWait { timeout_ms, .. } => f
                 .debug_struct("PopupWait")
                 .field("timeout_ms", timeout_ms)

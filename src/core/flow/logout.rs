@@ -97,6 +97,11 @@ impl Logout {
                     self.epoch = rec.epoch.saturating_add(1);
                     let written = st.save(host, None, self.epoch);
                     host.clear_timer();
+                    // Shared results kept for joiners hold tokens: gone too
+                    // (a joiner still waiting tries again, and finds no session).
+                    st.refresh.last = None;
+                    st.callbacks.last = None;
+                    st.silent_last = None;
                     self.session = rec.session;
                     // Other tabs' refreshes wait for the tombstone to reach them.
                     if let Some(mark) = written.and_then(|w| st.marker(host, &w)) {

@@ -150,8 +150,8 @@ pub trait Host {
     fn broadcast(&self, channel: &str, message: &str);
     /// Closes the login popup this page opened, if it is still open.
     fn close_popup(&self);
-    /// Removes the silent login's hidden iframe, if there is one.
-    fn close_frame(&self);
+    /// Removes silent login `id`'s hidden iframe, if it is still there.
+    fn close_frame(&self, id: u32);
 }
 
 /// A [`Store`] over one area of a host.
@@ -249,7 +249,7 @@ pub struct ClientState {
     /// The silent login running in this page: its signal id and the time
     /// by which it must have ended. Concurrent `checkSession` calls share it
     /// (one whose driver was dropped is not waited for past that time).
-    pub silent: Option<(u32, u64)>,
+    pub silent: Option<(u32, u64, super::config::LoginOptions)>,
     /// The last silent login that ended: its signal id and result.
     pub silent_last: Option<(u32, Result<CallbackResult, Error>)>,
     /// The DPoP key last loaded: its id and public half.

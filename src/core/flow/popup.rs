@@ -72,6 +72,8 @@ enum State {
 pub struct PopupLogin {
     n: u32,
     timeout_ms: u64,
+    /// The logout epoch it started in (a logout meanwhile wins).
+    epoch: Option<u64>,
     /// A silent login: the window is a hidden iframe (see [`super::SilentLogin`]).
     silent: bool,
     state: State,
@@ -83,16 +85,18 @@ impl PopupLogin {
         PopupLogin {
             n,
             timeout_ms,
+            epoch: None,
             silent: false,
             state: State::Login(Login::start(options, false).in_popup()),
         }
     }
 
     /// The same in a hidden iframe, with `prompt=none`: a silent login.
-    pub(crate) fn silent(options: LoginOptions, timeout_ms: u64) -> Self {
+    pub(crate) fn silent(n: u32, options: LoginOptions, timeout_ms: u64) -> Self {
         PopupLogin {
-            n: 0,
+            n,
             timeout_ms,
+            epoch: None,
             silent: true,
             state: State::Login(Login::start(options, false).in_silent()),
         }
@@ -117,7 +121,7 @@ impl PopupLogin {
             .abandon(state);
         }
         if self.silent {
-            host.close_frame();
+            host.close_frame(self.n);
         } else if st.popup == Some(self.n) {
             st.popup = None;
             if r.is_err() {
@@ -136,8 +140,9 @@ impl PopupLogin {
     ) -> Step<CallbackResult> {
         // A newer popup login took the window: this one ends, touching nothing.
         if !self.silent && st.popup != Some(self.n) && !matches!(self.state, State::Callback(..)) {
-            return Step::Done(Err(Error::PopupReplaced));
+            return self.finish(st, host, Err(Error::PopupReplaced));
         }
+        let epoch = *self.epoch.get_or_insert_with(|| st.record(host).epoch);
         let step = match (&mut self.state, input) {
             (State::Login(login), input) => match login.resume(st, host, input) {
                 Step::Effect(e) => return Step::Effect(e),
@@ -148,7 +153,7 @@ impl PopupLogin {
                     };
                     self.state = State::Opening(state);
                     return Step::Effect(if self.silent {
-                        Effect::FrameOpen(url)
+                        Effect::FrameOpen(url, self.n)
                     } else {
                         Effect::PopupOpen(url)
                     });
@@ -172,7 +177,7 @@ impl PopupLogin {
                 if !ours {
                     return self.finish(st, host, Err(Error::StateMismatch));
                 }
-                let mut cb = Callback::start(&url).in_opener();
+                let mut cb = Callback::start(&url).in_opener(epoch);
                 let step = cb.resume(st, host, Outcome::Start);
                 self.state = State::Callback(cb, url, false);
                 step
@@ -195,7 +200,7 @@ impl PopupLogin {
                 let State::Callback(cb, url, _) = &mut self.state else {
                     return self.finish(st, host, Err(out_of_order()));
                 };
-                *cb = Callback::start(url).in_opener();
+                *cb = Callback::start(url).in_opener(epoch);
                 match cb.resume(st, host, Outcome::Start) {
                     Step::Effect(e) => Step::Effect(e),
                     Step::Done(r) => self.finish(st, host, r),

@@ -19,12 +19,14 @@
 use super::popup::PopupLogin;
 use super::{AccessToken, Area, CallbackResult, ClientState, Effect, Host, Outcome, Step};
 use crate::core::config::LoginOptions;
+use crate::core::encoding::parse_u64;
 use crate::core::error::Error;
 use crate::core::session::{needs_refresh, Session, Target};
 use crate::core::url::same_site;
 
 /// The localStorage key that says this browser logged in at the provider
-/// through this client (and has not logged out since): `"1"`.
+/// through this client (and has not logged out since): the time of that
+/// login (ms), or `ok` once a silent login worked across sites.
 pub fn sso_key(ns: &str) -> String {
     let mut k = String::from("pkce-wasm.sso.");
     k.push_str(ns);
@@ -34,8 +36,9 @@ pub fn sso_key(ns: &str) -> String {
 #[derive(Debug)]
 enum State {
     New,
-    /// Waiting for the silent login another call started (its signal).
-    Joining(u32),
+    /// Waiting for the silent login another call started (its signal), to
+    /// take its result (`true`: the same options) or to go after it.
+    Joining(u32, bool),
     Running(Box<PopupLogin>, u32),
 }
 
@@ -65,24 +68,35 @@ impl SilentLogin {
         match &mut self.state {
             State::New => {
                 let now = host.now_ms();
-                if let Some((id, _)) = st.silent.filter(|(_, by)| now <= *by) {
-                    self.state = State::Joining(id);
-                    return Step::Effect(Effect::Wait(id));
+                match &st.silent {
+                    // The same request running: its answer is this call's too.
+                    Some((id, by, o)) if now <= *by && same(o, &self.options) => {
+                        self.state = State::Joining(*id, true);
+                        return Step::Effect(Effect::Wait(*id));
+                    }
+                    // Another request running: this one goes once it ended
+                    // (one iframe at a time).
+                    Some((id, by, _)) if now <= *by => {
+                        self.state = State::Joining(*id, false);
+                        return Step::Effect(Effect::Wait(*id));
+                    }
+                    _ => {}
                 }
                 st.refresh.seq = st.refresh.seq.wrapping_add(1);
                 let id = st.refresh.seq;
                 // The wait, then the token request and the JWKS (and a retry).
                 let by = st.config.silent_timeout_ms + 4 * u64::from(st.config.timeout_ms);
-                st.silent = Some((id, now.saturating_add(by)));
+                st.silent = Some((id, now.saturating_add(by), self.options.clone()));
                 let op = Box::new(PopupLogin::silent(
+                    id,
                     self.options.clone(),
                     st.config.silent_timeout_ms,
                 ));
                 self.state = State::Running(op, id);
                 self.resume(st, host, Outcome::Start)
             }
-            State::Joining(id) => match &st.silent_last {
-                Some((done, r)) if done == id => Step::Done(r.clone()),
+            State::Joining(id, shared) => match &st.silent_last {
+                Some((done, r)) if done == id && *shared => Step::Done(r.clone()),
                 // It ended without a result for us: try ourselves.
                 _ => {
                     self.state = State::New;
@@ -94,7 +108,7 @@ impl SilentLogin {
                 Step::Done(r) => {
                     let id = *id;
                     let r = classify(st, host, r);
-                    if st.silent.is_some_and(|(i, _)| i == id) {
+                    if st.silent.as_ref().is_some_and(|(i, ..)| *i == id) {
                         st.silent = None;
                     }
                     st.silent_last = Some((id, r.clone()));
@@ -106,6 +120,11 @@ impl SilentLogin {
     }
 }
 
+/// Two silent logins ask the same: their answers are interchangeable.
+fn same(a: &LoginOptions, b: &LoginOptions) -> bool {
+    a.app_state == b.app_state && a.extra_params == b.extra_params && b.code_verifier.is_none()
+}
+
 /// The provider's `login_required`, told apart: on the app's own site it is
 /// the truth (the marker goes); on another site, after a login here, it is
 /// the browser hiding the provider's cookies from the iframe.
@@ -114,25 +133,47 @@ fn classify(
     host: &dyn Host,
     r: Result<CallbackResult, Error>,
 ) -> Result<CallbackResult, Error> {
-    let Err(Error::Provider(p)) = &r else {
-        return r;
-    };
-    if p.error != "login_required" {
-        return r;
-    }
     let key = sso_key(&st.ns);
-    let Some(page) = host.current_url() else {
-        return r;
-    };
-    if same_site(&page, &st.meta.authorization_endpoint) {
-        let _ = host.remove(Area::Local, &key);
-        return r;
-    }
-    match host.get(Area::Local, &key) {
-        Ok(Some(_)) => Err(Error::ThirdPartyCookiesBlocked),
+    let cross = host
+        .current_url()
+        .is_some_and(|page| !same_site(&page, &st.meta.authorization_endpoint));
+    let refused = matches!(&r, Err(Error::Provider(p)) if p.error == "login_required");
+    match (&r, cross) {
+        // Through the iframe on another site: this browser lets its cookies through.
+        (Ok(_), true) => {
+            let _ = host.set(Area::Local, &key, SSO_WORKS);
+            r
+        }
+        // The provider's word is the truth here: on the app's site, or where
+        // a silent login on the other site worked before.
+        (_, false) if refused => {
+            let _ = host.remove(Area::Local, &key);
+            r
+        }
+        (_, true) if refused => match host.get(Area::Local, &key) {
+            Ok(Some(v)) if v == SSO_WORKS => {
+                let _ = host.remove(Area::Local, &key);
+                r
+            }
+            // A login here, recently: the browser hides the provider's cookies.
+            Ok(Some(v))
+                if parse_u64(&v)
+                    .is_some_and(|at| host.now_ms().saturating_sub(at) < SSO_MARK_MS) =>
+            {
+                Err(Error::ThirdPartyCookiesBlocked)
+            }
+            _ => r,
+        },
         _ => r,
     }
 }
+
+/// The mark's value once a silent login worked across sites.
+const SSO_WORKS: &str = "ok";
+
+/// How long after a login here a cross-site `login_required` is taken for
+/// blocked cookies rather than an ended provider session: 12 hours.
+pub const SSO_MARK_MS: u64 = 12 * 3600 * 1000;
 
 #[derive(Debug)]
 enum Fallback {
@@ -154,6 +195,8 @@ enum Fallback {
 pub struct TokenOrSilent {
     force: bool,
     target: Option<Target>,
+    /// The record (epoch, generation) the silent renewal was decided on.
+    seen: (u64, u64),
     state: Fallback,
 }
 
@@ -168,6 +211,7 @@ impl TokenOrSilent {
         TokenOrSilent {
             force,
             target,
+            seen: (0, 0),
             state: Fallback::Start,
         }
     }
@@ -181,6 +225,8 @@ impl TokenOrSilent {
     ) -> Step<Session> {
         match &mut self.state {
             Fallback::Start => {
+                let rec = st.record(host);
+                self.seen = (rec.epoch, rec.gen);
                 let renew = st.config.silent_fallback
                     && self.target.is_none()
                     && st.session(host).is_some_and(|s| {
@@ -207,6 +253,13 @@ impl TokenOrSilent {
                 Step::Effect(e) => Step::Effect(e),
                 Step::Done(Ok(_)) => Step::Done(st.session(host).ok_or(Error::LoginRequired)),
                 Step::Done(Err(e)) if refusal(&e) => {
+                    // A session stored meanwhile (a login here or in another
+                    // tab) is not the one the provider refused: it stands.
+                    let rec = st.record(host);
+                    if (rec.epoch, rec.gen) != self.seen {
+                        self.state = Fallback::Token(Box::new(AccessToken::start(false)));
+                        return self.resume(st, host, Outcome::Start);
+                    }
                     let mut op = Box::new(AccessToken::start(true));
                     let first = op.resume(st, host, Outcome::Start);
                     self.state = Fallback::Expiring(op, e);
