@@ -237,7 +237,7 @@ proptest! {
         let token = format!("{}.{}.{}", b64url(to_json(&h).as_bytes()), b64url(to_json(&p).as_bytes()), b64url(&sig));
         for t in [token.as_str(), raw.as_str()] {
             if let Ok(jws) = parse_jws(t, &ALL_ALGS) {
-                let checks = ClaimChecks { issuer: "https://idp", client_id: "spa", nonce: Some("n"), now_s: 1_000, skew_s: 60 , max_age: None};
+                let checks = ClaimChecks { issuer: "https://idp", client_id: "spa", nonce: Some("n"), now_s: 1_000, skew_s: 60 , max_age: None, acr_values: None};
                 let _ = validate_claims(&jws.payload, &jws.payload_json, &checks);
             }
         }

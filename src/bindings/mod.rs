@@ -43,6 +43,14 @@ fn to_js(e: Error) -> JsValue {
     if let Some(s) = e.status() {
         set(&err, "status", &JsValue::from(s));
     }
+    if let Some(up) = e.step_up() {
+        if let Some(a) = &up.acr_values {
+            set(&err, "acrValues", &JsValue::from_str(a));
+        }
+        if let Some(m) = up.max_age {
+            set(&err, "maxAge", &JsValue::from(m as f64));
+        }
+    }
     err.into()
 }
 

@@ -98,6 +98,8 @@ pub struct PendingAuthorization {
     pub app_state: Option<String>,
     /// The `max_age` sent, if any: the ID token's `auth_time` is then checked (OIDC Core §3.1.3.7 step 13).
     pub max_age: Option<u64>,
+    /// The `acr_values` sent, if any: the ID token's `acr` must be one of them (step 12).
+    pub acr_values: Option<String>,
     /// The DPoP key this login's tokens are bound to (its IndexedDB id).
     pub dpop_key: Option<String>,
 }
@@ -211,6 +213,11 @@ pub fn authorize_params(
         created_at_ms: now_ms,
         app_state,
         max_age,
+        acr_values: req
+            .extra_params
+            .iter()
+            .find(|(k, _)| k == "acr_values")
+            .map(|(_, v)| v.clone()),
         dpop_key: None,
     };
     Ok((q, pending))

@@ -17,6 +17,15 @@ pub enum ErrorSource {
     PushedAuthorization,
 }
 
+/// What an API's step-up challenge asks for (RFC 9470 §3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepUp {
+    /// `acr_values`: the authentication context classes acceptable, space-separated.
+    pub acr_values: Option<String>,
+    /// `max_age`: the most seconds since the user authenticated.
+    pub max_age: Option<u64>,
+}
+
 /// An error the authorization server returned, its fields kept as data
 /// (bounded: [`ProviderError::new`]). `Debug` shows the code only.
 #[derive(Clone, PartialEq, Eq)]
@@ -233,6 +242,11 @@ pub enum Error {
     ApiRedirectRefused,
     /// `max_age` was requested but the ID token's `auth_time` is older (OIDC Core §3.1.3.7 step 13).
     IdTokenMaxAgeExceeded,
+    /// `acr_values` was requested but the ID token's `acr` is none of them (OIDC Core §3.1.3.7 step 12).
+    IdTokenAcrNotSatisfied,
+    /// An API asked for a stronger or fresher authentication (RFC 9470):
+    /// `insufficient_user_authentication`, with what it wants.
+    StepUpRequired(Box<StepUp>),
     /// The revocation endpoint answered non-2xx (RFC 7009 §2.2.1).
     RevocationFailed(u16),
     /// DPoP was used but the provider issued a `Bearer` token (RFC 9449 §5).
@@ -318,6 +332,8 @@ impl Error {
             Error::ReturnToNotAllowed => ("return_to_not_allowed", "logout's returnTo is another origin and not in postLogoutRedirectUris."),
             Error::IdTokenRefreshMismatch => ("id_token_refresh_mismatch", "The refreshed ID token's iss, aud, azp, auth_time or nonce is not the original's."),
             Error::IdTokenMaxAgeExceeded => ("id_token_max_age_exceeded", "The login is older than max_age allows."),
+            Error::IdTokenAcrNotSatisfied => ("id_token_acr_not_satisfied", "The provider did not authenticate at the level asked for (acr_values)."),
+            Error::StepUpRequired(_) => ("step_up_required", "The API wants a stronger or more recent login: log in again with its acrValues / maxAge."),
             Error::RevocationFailed(_) => ("revocation_failed", "The provider did not confirm the revocation."),
             Error::DpopNotBound => ("dpop_not_bound", "DPoP was asked for, but the token is Bearer."),
             Error::DpopKeyUnavailable => ("dpop_key_unavailable", "The DPoP key is unusable (IndexedDB or WebCrypto)."),
@@ -385,7 +401,15 @@ impl Error {
         }
     }
 
-    /// The provider's error fields, when the provider returned an error.
+    /// What a step-up challenge asked for (`step_up_required`).
+    pub fn step_up(&self) -> Option<&StepUp> {
+        match self {
+            Error::StepUpRequired(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The provider's error fields, for provider errors.
     pub fn provider(&self) -> Option<&ProviderError> {
         match self {
             Error::Provider(p) => Some(p),
@@ -525,6 +549,8 @@ mod tests {
             Error::ParRequired,
             Error::ParRequestExpired,
             Error::IdTokenMaxAgeExceeded,
+            Error::IdTokenAcrNotSatisfied,
+            Error::StepUpRequired(Box::default()),
         ];
         for e in &all {
             match e {
@@ -602,6 +628,8 @@ mod tests {
                 Error::ParRequired => {}
                 Error::ParRequestExpired => {}
                 Error::IdTokenMaxAgeExceeded => {}
+                Error::IdTokenAcrNotSatisfied => {}
+                Error::StepUpRequired(_) => {}
             }
         }
         all
@@ -632,7 +660,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 74);
+        assert_eq!(seen.len(), 76);
     }
 
     fn provider(code: &str) -> Error {

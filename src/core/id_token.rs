@@ -354,6 +354,8 @@ pub struct ClaimChecks<'a> {
     pub skew_s: u64,
     /// The `max_age` the login sent: then `auth_time` is required and must be recent enough.
     pub max_age: Option<u64>,
+    /// The `acr_values` the login sent (space-separated): then `acr` must be one of them.
+    pub acr_values: Option<&'a str>,
 }
 
 impl core::fmt::Debug for ClaimChecks<'_> {
@@ -365,6 +367,7 @@ impl core::fmt::Debug for ClaimChecks<'_> {
             .field("now_s", &self.now_s)
             .field("skew_s", &self.skew_s)
             .field("max_age", &self.max_age)
+            .field("acr_values", &self.acr_values)
             .finish()
     }
 }
@@ -441,6 +444,13 @@ pub fn validate_claims(
         let auth_time = numeric_date(payload, "auth_time")?;
         if auth_time.saturating_add(max_age).saturating_add(c.skew_s) < c.now_s {
             return Err(Error::IdTokenMaxAgeExceeded);
+        }
+    }
+    if let Some(wanted) = c.acr_values {
+        // OIDC Core §3.1.3.7 step 12, RFC 9470 §4: the level asked for, or refused.
+        let acr = payload.get("acr").and_then(Value::as_str);
+        if !acr.is_some_and(|a| wanted.split(' ').any(|w| !w.is_empty() && w == a)) {
+            return Err(Error::IdTokenAcrNotSatisfied);
         }
     }
     if let Some(expected) = c.nonce {
@@ -760,6 +770,7 @@ mod tests {
             now_s: 1_000_000,
             skew_s: 60,
             max_age: None,
+            acr_values: None,
         }
     }
 
@@ -792,6 +803,33 @@ mod tests {
         assert!(validate_claims(&v, &s, &checks(Some("n1"))).is_ok());
         let (v, s) = with(&claims("").1, r#""iat":1000000"#, r#""iat":1000050"#);
         assert!(validate_claims(&v, &s, &checks(Some("n1"))).is_ok());
+    }
+
+    #[test]
+    fn acr_values_require_one_of_them() {
+        let mut c = checks(Some("n1"));
+        c.acr_values = Some("urn:mfa urn:hwk");
+        let (v, s) = claims(r#","acr":"urn:hwk""#);
+        assert!(validate_claims(&v, &s, &c).is_ok());
+        for extra in [
+            "",
+            r#","acr":"urn:pwd""#,
+            r#","acr":"urn:mfa urn:hwk""#,
+            r#","acr":1"#,
+        ] {
+            let (v, s) = claims(extra);
+            assert_eq!(
+                validate_claims(&v, &s, &c).unwrap_err(),
+                Error::IdTokenAcrNotSatisfied,
+                "{extra}"
+            );
+        }
+        c.acr_values = None;
+        let (v, s) = claims("");
+        assert!(
+            validate_claims(&v, &s, &c).is_ok(),
+            "not checked unless asked for"
+        );
     }
 
     #[test]

@@ -343,6 +343,19 @@ pub fn end_session_url(
     url
 }
 
+/// A step-up challenge (RFC 9470 §3): a `Bearer` or `DPoP` challenge with
+/// `error="insufficient_user_authentication"`, and what it asks for.
+pub fn step_up_challenge(www_authenticate: &str) -> Option<super::error::StepUp> {
+    super::challenge::parse_challenges(www_authenticate)
+        .into_iter()
+        .filter(|c| c.scheme == "bearer" || c.scheme == "dpop")
+        .find(|c| c.param("error") == Some("insufficient_user_authentication"))
+        .map(|c| super::error::StepUp {
+            acr_values: c.param("acr_values").map(String::from),
+            max_age: c.param("max_age").and_then(parse_u64),
+        })
+}
+
 /// True when a `WWW-Authenticate` header carries a `Bearer` (RFC 6750 §3.1)
 /// or `DPoP` (RFC 9449 §7.1) challenge with `error="invalid_token"`: the
 /// token, not the request, is bad.
@@ -383,6 +396,26 @@ mod tests {
                 token_type: "Bearer".into(),
                 expires_at_ms: Some(7),
             }],
+        }
+    }
+
+    #[test]
+    fn step_up_challenges() {
+        let up = step_up_challenge(r#"Bearer realm="api", error="insufficient_user_authentication", error_description="more", acr_values="urn:mfa urn:hwk", max_age=300"#).unwrap();
+        assert_eq!(up.acr_values.as_deref(), Some("urn:mfa urn:hwk"));
+        assert_eq!(up.max_age, Some(300));
+        let up = step_up_challenge(
+            r#"Basic realm="x", DPoP error="insufficient_user_authentication", max_age=0"#,
+        )
+        .unwrap();
+        assert_eq!((up.acr_values, up.max_age), (None, Some(0)));
+        for no in [
+            r#"Bearer error="invalid_token""#,
+            r#"Bearer error_description="insufficient_user_authentication""#,
+            r#"Basic error="insufficient_user_authentication""#,
+            "",
+        ] {
+            assert!(step_up_challenge(no).is_none(), "{no}");
         }
     }
 

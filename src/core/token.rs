@@ -209,6 +209,7 @@ mod tests {
                 created_at_ms: 0,
                 app_state: None,
                 max_age: None,
+                acr_values: None,
                 dpop_key: None,
             },
         };

@@ -91,6 +91,9 @@ pub fn encode_record(p: &PendingAuthorization) -> String {
         push_u64(&mut v, m);
         f.pair("ma", &v);
     }
+    if let Some(a) = &p.acr_values {
+        f.pair("acr", a);
+    }
     if let Some(k) = &p.dpop_key {
         f.pair("k", k);
     }
@@ -127,6 +130,7 @@ pub fn decode_record(record: &str) -> Result<PendingAuthorization, Error> {
             Some(m) => Some(parse_u64(&m).ok_or(Error::TransactionInvalid)?),
             None => None,
         },
+        acr_values: get("acr"),
         dpop_key: get("k"),
     })
 }
@@ -318,6 +322,7 @@ mod tests {
             created_at_ms: t,
             app_state: Some(r#"{"returnTo":"/x?y=1&z=é"}"#.into()),
             max_age: Some(600),
+            acr_values: None,
             dpop_key: Some("dpop:ns:5.r".into()),
         }
     }

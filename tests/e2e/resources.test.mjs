@@ -1,4 +1,4 @@
-// Tokens for several APIs (issue 16, RFC 8707), real Chromium + real
+// Tokens for several APIs (issue 16, RFC 8707) and step-up (RFC 9470), real Chromium + real
 // oidc-provider with resource indicators: the login asks for two resources,
 // and each API gets a JWT access token for its own audience, obtained with
 // the refresh grant and its `resource` — from the one refresh token. Two
@@ -13,6 +13,7 @@ import { listen, close } from '../../scripts/lib/net.mjs';
 
 const A = 'urn:pkce-wasm:api-a';
 const B = 'urn:pkce-wasm:api-b';
+const MFA = 'urn:pkce-wasm:mfa';
 let demo;
 let browser;
 const servers = [];
@@ -30,6 +31,12 @@ async function resourceServer(audience) {
       const token = auth?.match(/^Bearer (.+)$/)?.[1];
       if (!token) throw new Error('no token');
       const { payload } = await jwtVerify(token, createLocalJWKSet(demo.idp.publicJwks), { issuer: demo.issuer, audience });
+      // RFC 9470: /admin wants a multi-factor login, just made.
+      if (req.url.startsWith('/admin') && payload.acr !== MFA) {
+        return res
+          .writeHead(401, { ...cors, 'www-authenticate': `Bearer error="insufficient_user_authentication", error_description="A multi-factor login is required", acr_values="${MFA}", max_age=0` })
+          .end();
+      }
       res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ aud: payload.aud, scope: payload.scope }));
     } catch (e) {
       res.writeHead(401, { ...cors, 'www-authenticate': 'Bearer error="invalid_token"' }).end(String(e.code ?? e.message));
@@ -100,6 +107,40 @@ test('two APIs, one refresh token: each API gets a token for its own audience, a
     assert.equal(rsB.seen.at(-1), null, 'nothing was sent outside the prefix');
     assert.equal(r.main, true, "the session's own token is not replaced");
     assert.equal(refreshes.length, posts + 2, 'one refresh grant per API, the second call to A reused its token');
+  });
+  await context.close();
+});
+
+test('step-up (RFC 9470): the API asks for MFA, fetch fails with step_up_required and what it wants; a login that asks for it and does not get it is id_token_acr_not_satisfied, and the session stays', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await withDiagnostics(page, 'step-up', async () => {
+    const resources = { [rsA.origin]: { resource: A, scope: 'a:read' } };
+    const opts = { resources, cacheLocation: 'sessionStorage' };
+    await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
+    await page.waitForSelector('#status[data-done]');
+    await page.evaluate(() => window.auth.loginWithRedirect());
+    await signIn(page);
+    await page.waitForSelector('#status[data-done]');
+    assert.equal(await page.textContent('#status'), 'in');
+    const e = await page.evaluate(async (a) => {
+      try {
+        await window.auth.fetch(`${a}/admin`);
+        return { code: 'none' };
+      } catch (e) {
+        return { code: e.code, name: e.name, acrValues: e.acrValues, maxAge: e.maxAge, message: e.message };
+      }
+    }, rsA.origin);
+    assert.equal(e.code, 'step_up_required', JSON.stringify(e));
+    assert.equal(e.name, 'PkceWasmError');
+    assert.equal(e.acrValues, MFA);
+    assert.equal(e.maxAge, 0);
+    // The app logs in again with what the API asked for; this provider cannot do MFA.
+    await page.evaluate(([acr, maxAge]) => window.auth.loginWithRedirect({ extraParams: { acr_values: acr, max_age: maxAge } }), [e.acrValues, e.maxAge]);
+    await signIn(page);
+    await page.waitForSelector('#status[data-done]');
+    assert.equal(await page.textContent('#status'), 'error:id_token_acr_not_satisfied');
+    assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), true, 'the session from before stays');
   });
   await context.close();
 });

@@ -51,6 +51,7 @@ struct Pending {
     tokens: Tokens,
     nonce: Option<String>,
     max_age: Option<u64>,
+    acr_values: Option<String>,
     app_state: Option<String>,
     epoch: u64,
     dpop_key: Option<String>,
@@ -91,6 +92,7 @@ fn encode(p: &Pending) -> String {
         ("n", p.nonce.as_deref()),
         ("as", p.app_state.as_deref()),
         ("k", p.dpop_key.as_deref()),
+        ("acr", p.acr_values.as_deref()),
     ] {
         if let Some(v) = v {
             f.pair(k, v);
@@ -123,6 +125,7 @@ fn decode(text: &str) -> Option<Pending> {
         },
         nonce: get("n"),
         max_age: num("ma").map_or(Some(None), |n| n.map(Some))?,
+        acr_values: get("acr"),
         app_state: get("as"),
         epoch: num("e")??,
         dpop_key: get("k"),
@@ -327,7 +330,8 @@ impl Callback {
                                         p.nonce.as_deref(),
                                         p.max_age,
                                         prefetched,
-                                    );
+                                    )
+                                    .with_acr(p.acr_values.clone());
                                     self.state = State::Validating(v, p);
                                     return self.resume(st, host, Outcome::Start);
                                 }
@@ -432,7 +436,8 @@ impl Callback {
                         let Some(id) = p.tokens.id_token.as_ref() else {
                             return Err(Error::CallbackReplayed);
                         };
-                        let v = Verify::new(id.secret(), p.nonce.as_deref(), p.max_age, None);
+                        let v = Verify::new(id.secret(), p.nonce.as_deref(), p.max_age, None)
+                            .with_acr(p.acr_values.clone());
                         Ok(State::Validating(v, p))
                     }
                     None => Err(Error::CallbackReplayed),
@@ -464,6 +469,7 @@ impl Callback {
             },
             nonce: p.nonce.map(|n| String::from(n.secret())),
             max_age: p.max_age,
+            acr_values: p.acr_values,
             app_state: p.app_state,
             epoch: self.epoch.unwrap_or(st.record(host).epoch),
             dpop_key: p.dpop_key,
@@ -568,6 +574,7 @@ mod tests {
             },
             nonce: Some("n".into()),
             max_age: None,
+            acr_values: Some("urn:mfa pwd".into()),
             app_state: Some(r#"{"a":"&="}"#.into()),
             epoch: 3,
             dpop_key: Some("dpop:ns:1.k".into()),
@@ -577,6 +584,7 @@ mod tests {
         assert_eq!(back.app_state, p.app_state);
         assert_eq!((back.epoch, back.max_age, back.nonce), (3, None, p.nonce));
         assert_eq!(back.dpop_key.as_deref(), Some("dpop:ns:1.k"));
+        assert_eq!(back.acr_values.as_deref(), Some("urn:mfa pwd"));
         assert!(decode("v=1&sh=x").is_none());
         assert!(decode("v=1&sh=x&at=a&tt=b&e=x").is_none());
     }

@@ -13,7 +13,7 @@ use crate::core::config::resource_for;
 use crate::core::dpop::retry_nonce;
 use crate::core::error::Error;
 use crate::core::secret::Redacted;
-use crate::core::session::{is_invalid_token_challenge, Target};
+use crate::core::session::{is_invalid_token_challenge, step_up_challenge, Target};
 use crate::core::url::origin;
 
 enum State {
@@ -157,6 +157,14 @@ impl Fetch {
                 // The API redirected: not followed, so the token went nowhere else.
                 if r.redirected {
                     return Step::Done(Err(Error::ApiRedirectRefused));
+                }
+                // RFC 9470: the API wants a stronger or fresher login.
+                if let Some(up) = (r.status == 401)
+                    .then_some(r.www_authenticate.as_deref())
+                    .flatten()
+                    .and_then(step_up_challenge)
+                {
+                    return Step::Done(Err(Error::StepUpRequired(Box::new(up))));
                 }
                 let dpop = cfg!(feature = "dpop") && st.config.dpop;
                 let origin = self.allowed.clone().unwrap_or_default();

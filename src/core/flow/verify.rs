@@ -50,6 +50,7 @@ pub struct Verify {
     token: String,
     nonce: Option<String>,
     max_age: Option<u64>,
+    acr_values: Option<String>,
     prefetched: Option<Result<HttpResponse, Error>>,
     jws: Option<Jws>,
     state: State,
@@ -80,10 +81,17 @@ impl Verify {
             token: String::from(token),
             nonce: nonce.map(String::from),
             max_age,
+            acr_values: None,
             prefetched,
             jws: None,
             state: State::Start,
         }
+    }
+
+    /// The `acr_values` the login sent: the ID token's `acr` must be one of them.
+    pub fn with_acr(mut self, acr_values: Option<String>) -> Self {
+        self.acr_values = acr_values;
+        self
     }
 
     /// The keys from a JWKS answer, cached on success.
@@ -185,6 +193,7 @@ impl Verify {
             now_s: host.now_ms() / 1000,
             skew_s: st.config.clock_skew_s,
             max_age: self.max_age,
+            acr_values: self.acr_values.as_deref(),
         };
         Step::Done(validate_claims(&jws.payload, &jws.payload_json, &checks))
     }
