@@ -25,7 +25,7 @@ export type PkceWasmErrorCode =
   | 'id_token_azp_mismatch' | 'id_token_expired' | 'id_token_issued_in_future'
   | 'id_token_nonce_mismatch' | 'id_token_claims_invalid' | 'id_token_sub_mismatch' | 'id_token_refresh_mismatch' | 'return_to_not_allowed' | 'api_redirect_refused'
   | 'userinfo_http_error' | 'userinfo_invalid' | 'userinfo_sub_mismatch' | 'not_authenticated'
-  | 'login_required' | 'id_token_max_age_exceeded' | 'id_token_acr_not_satisfied' | 'step_up_required' | 'revocation_failed' | 'dpop_not_bound' | 'dpop_key_unavailable' | 'par_failed' | 'par_required'
+  | 'login_required' | 'id_token_max_age_exceeded' | 'id_token_acr_not_satisfied' | 'step_up_required' | 'resource_metadata_invalid' | 'resource_not_granted' | 'revocation_failed' | 'dpop_not_bound' | 'dpop_key_unavailable' | 'par_failed' | 'par_required'
   | 'par_request_expired' | 'provider_error' | 'wasm_load_failed'
   | 'access_denied' | 'invalid_grant' | 'invalid_request' | 'invalid_scope' | 'consent_required'
   | 'interaction_required' | 'account_selection_required' | 'server_error' | 'temporarily_unavailable' | (string & {});
@@ -49,6 +49,8 @@ export class PkceWasmError extends Error {
   readonly status?: number;
   /** `step_up_required`: the authentication context classes the API accepts (RFC 9470 `acr_values`). */
   readonly acrValues?: string;
+  /** `resource_not_granted`: the resource indicator the login did not ask for. */
+  readonly resource?: string;
   /** `step_up_required`: the most seconds since the user authenticated that the API accepts (`max_age`). */
   readonly maxAge?: number;
 }

@@ -915,6 +915,21 @@ fn one_refresh_token_serves_several_apis_each_with_its_own_token() {
         let auth = s.world.borrow().app_auths[before].clone();
         assert_eq!(auth, sent.map(|t| format!("Bearer {t}")), "{url}");
     }
+    // A resource the login did not ask for: refused before the provider is
+    // asked (a provider may spend the refresh token before it refuses).
+    let asked = s.world.borrow().provider.token_requests;
+    let other = target("urn:api:other", "");
+    match s.run(
+        0,
+        Op::Token(AccessToken::for_target(false, Some(other))),
+        "other",
+    ) {
+        Done::Session(Err(Error::ResourceNotGranted(r))) => assert_eq!(r, "urn:api:other"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.world.borrow().provider.token_requests, asked);
+    assert!(s.authenticated(0), "the session stays");
+
     // Due again: renewed the same way, the others kept.
     s.world.borrow_mut().advance(AT_TTL_S * 1000);
     let ta2 = token(&mut s, 0, &a);

@@ -43,6 +43,9 @@ fn to_js(e: Error) -> JsValue {
     if let Some(s) = e.status() {
         set(&err, "status", &JsValue::from(s));
     }
+    if let Error::ResourceNotGranted(r) = &e {
+        set(&err, "resource", &JsValue::from_str(r));
+    }
     if let Some(up) = e.step_up() {
         if let Some(a) = &up.acr_values {
             set(&err, "acrValues", &JsValue::from_str(a));

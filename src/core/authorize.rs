@@ -100,6 +100,8 @@ pub struct PendingAuthorization {
     pub max_age: Option<u64>,
     /// The `acr_values` sent, if any: the ID token's `acr` must be one of them (step 12).
     pub acr_values: Option<String>,
+    /// The `resource` indicators sent (RFC 8707): what the grant covers.
+    pub resources: Vec<String>,
     /// The DPoP key this login's tokens are bound to (its IndexedDB id).
     pub dpop_key: Option<String>,
 }
@@ -218,6 +220,12 @@ pub fn authorize_params(
             .iter()
             .find(|(k, _)| k == "acr_values")
             .map(|(_, v)| v.clone()),
+        resources: req
+            .extra_params
+            .iter()
+            .filter(|(k, _)| k == "resource")
+            .map(|(_, v)| v.clone())
+            .collect(),
         dpop_key: None,
     };
     Ok((q, pending))

@@ -206,6 +206,7 @@ mod tests {
             app_state: None,
             max_age: None,
             acr_values: None,
+            resources: Vec::new(),
             dpop_key: None,
         }
     }

@@ -247,6 +247,13 @@ pub enum Error {
     /// An API asked for a stronger or fresher authentication (RFC 9470):
     /// `insufficient_user_authentication`, with what it wants.
     StepUpRequired(Box<StepUp>),
+    /// An API's protected resource metadata (RFC 9728) is unusable or
+    /// inconsistent (the payload says how); no token was sent to it.
+    ResourceMetadataInvalid(&'static str),
+    /// A token for a resource the login did not ask for (RFC 8707 §2.2): the
+    /// refresh grant may only narrow the grant, and a provider that refuses
+    /// may already have spent the refresh token, so it is not asked.
+    ResourceNotGranted(String),
     /// The revocation endpoint answered non-2xx (RFC 7009 §2.2.1).
     RevocationFailed(u16),
     /// DPoP was used but the provider issued a `Bearer` token (RFC 9449 §5).
@@ -333,6 +340,8 @@ impl Error {
             Error::IdTokenRefreshMismatch => ("id_token_refresh_mismatch", "The refreshed ID token's iss, aud, azp, auth_time or nonce is not the original's."),
             Error::IdTokenMaxAgeExceeded => ("id_token_max_age_exceeded", "The login is older than max_age allows."),
             Error::IdTokenAcrNotSatisfied => ("id_token_acr_not_satisfied", "The provider did not authenticate at the level asked for (acr_values)."),
+            Error::ResourceMetadataInvalid(_) => ("resource_metadata_invalid", ""),
+            Error::ResourceNotGranted(_) => ("resource_not_granted", ""),
             Error::StepUpRequired(_) => ("step_up_required", "The API wants a stronger or more recent login: log in again with its acrValues / maxAge."),
             Error::RevocationFailed(_) => ("revocation_failed", "The provider did not confirm the revocation."),
             Error::DpopNotBound => ("dpop_not_bound", "DPoP was asked for, but the token is Bearer."),
@@ -387,6 +396,16 @@ impl Error {
                     " (its description, if any, is in errorDescription).",
                 )
             }
+            Error::ResourceNotGranted(r) => join3(
+                "The login did not ask for the resource '",
+                r,
+                "': log in again with it in extraParams.resource (RFC 8707).",
+            ),
+            Error::ResourceMetadataInvalid(why) => join3(
+                "The API's protected resource metadata (RFC 9728) is refused: ",
+                why,
+                "; no token was sent to it.",
+            ),
             Error::DiscoveryInvalid(field) => join3(
                 "The discovery document's field '",
                 field,
@@ -551,6 +570,8 @@ mod tests {
             Error::IdTokenMaxAgeExceeded,
             Error::IdTokenAcrNotSatisfied,
             Error::StepUpRequired(Box::default()),
+            Error::ResourceMetadataInvalid("x"),
+            Error::ResourceNotGranted("x".into()),
         ];
         for e in &all {
             match e {
@@ -630,6 +651,8 @@ mod tests {
                 Error::IdTokenMaxAgeExceeded => {}
                 Error::IdTokenAcrNotSatisfied => {}
                 Error::StepUpRequired(_) => {}
+                Error::ResourceMetadataInvalid(_) => {}
+                Error::ResourceNotGranted(_) => {}
             }
         }
         all
@@ -660,7 +683,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 76);
+        assert_eq!(seen.len(), 78);
     }
 
     fn provider(code: &str) -> Error {

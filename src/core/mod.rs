@@ -13,6 +13,7 @@ pub mod flow;
 pub mod id_token;
 pub mod json;
 pub mod pkce;
+pub mod prm;
 pub mod refreshed;
 pub mod secret;
 pub mod session;

@@ -92,6 +92,9 @@ pub struct Session {
     pub dpop_key: Option<String>,
     /// Access tokens for other resources (RFC 8707), one per resource and scope.
     pub resources: Vec<ResourceToken>,
+    /// The resources the login's grant covers (the `resource` values it sent):
+    /// the only ones the refresh grant may ask for (RFC 8707 §2.2).
+    pub granted: Vec<String>,
 }
 
 impl Session {
@@ -169,6 +172,9 @@ pub fn encode_record(r: &Record, with_refresh: bool) -> String {
     if let Some(k) = &s.dpop_key {
         f.pair("k", k);
     }
+    for g in &s.granted {
+        f.pair("gr", g);
+    }
     for r in &s.resources {
         let mut e = FormBuilder::default();
         e.pair("r", &r.target.resource)
@@ -238,11 +244,15 @@ pub fn decode_record(record: &str) -> Option<Record> {
         claims,
         dpop_key: get("k"),
         resources: Vec::new(),
+        granted: Vec::new(),
     };
     let mut session = session;
     for (k, v) in &pairs {
         if k == "res" {
             session.resources.push(decode_resource(v)?);
+        }
+        if k == "gr" {
+            session.granted.push(v.clone());
         }
     }
     Some(Record {
@@ -396,6 +406,7 @@ mod tests {
                 token_type: "Bearer".into(),
                 expires_at_ms: Some(7),
             }],
+            granted: vec!["https://api.example/&=".into()],
         }
     }
 

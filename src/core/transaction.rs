@@ -94,6 +94,9 @@ pub fn encode_record(p: &PendingAuthorization) -> String {
     if let Some(a) = &p.acr_values {
         f.pair("acr", a);
     }
+    for r in &p.resources {
+        f.pair("res", r);
+    }
     if let Some(k) = &p.dpop_key {
         f.pair("k", k);
     }
@@ -131,6 +134,11 @@ pub fn decode_record(record: &str) -> Result<PendingAuthorization, Error> {
             None => None,
         },
         acr_values: get("acr"),
+        resources: pairs
+            .iter()
+            .filter(|(k, _)| k == "res")
+            .map(|(_, v)| v.clone())
+            .collect(),
         dpop_key: get("k"),
     })
 }
@@ -323,6 +331,7 @@ mod tests {
             app_state: Some(r#"{"returnTo":"/x?y=1&z=é"}"#.into()),
             max_age: Some(600),
             acr_values: None,
+            resources: Vec::new(),
             dpop_key: Some("dpop:ns:5.r".into()),
         }
     }

@@ -19,12 +19,23 @@ let browser;
 const servers = [];
 const refreshes = [];
 
-/** A resource server for `audience` that checks the bearer token with the provider's keys. */
-async function resourceServer(audience) {
+/**
+ * A resource server for `audience` that checks the bearer token with the
+ * provider's keys. With `metadata(origin)`, it serves that protected resource
+ * metadata (RFC 9728) and names it in its 401 challenges; its audience is
+ * then `<origin>/mcp`.
+ */
+async function resourceServer(audience, metadata) {
   const seen = [];
+  const rs = { seen, metadataReads: 0 };
   const server = http.createServer(async (req, res) => {
     const cors = { 'access-control-allow-origin': demo.origin, 'access-control-allow-headers': 'authorization', 'access-control-expose-headers': 'www-authenticate' };
     if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    if (metadata && req.url === '/.well-known/oauth-protected-resource/mcp') {
+      rs.metadataReads++;
+      return res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify(metadata(rs.origin)));
+    }
+    audience ??= `${rs.origin}/mcp`;
     const auth = req.headers.authorization ?? null;
     seen.push(auth);
     try {
@@ -39,20 +50,26 @@ async function resourceServer(audience) {
       }
       res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ aud: payload.aud, scope: payload.scope }));
     } catch (e) {
-      res.writeHead(401, { ...cors, 'www-authenticate': 'Bearer error="invalid_token"' }).end(String(e.code ?? e.message));
+      const prm = metadata ? `, resource_metadata="${rs.origin}/.well-known/oauth-protected-resource/mcp"` : '';
+      res.writeHead(401, { ...cors, 'www-authenticate': `Bearer error="invalid_token"${prm}` }).end(String(e.code ?? e.message));
     }
   });
   const port = await listen(server, 0);
   servers.push(server);
-  return { origin: `http://127.0.0.1:${port}`, seen };
+  rs.origin = `http://127.0.0.1:${port}`;
+  return rs;
 }
 
 let rsA;
 let rsB;
+let rsC;
+let rsEvil;
+let rsElsewhere;
+const resourceServers = { [A]: 'a:read', [B]: 'b:read' };
 
 before(async () => {
   demo = await startTestDemo({
-    providerOptions: { resourceServers: { [A]: 'a:read', [B]: 'b:read' } },
+    providerOptions: { resourceServers },
     hook: async (ctx) => {
       if (ctx.method === 'POST' && ctx.path === '/token') refreshes.push(ctx.path);
       return false;
@@ -60,6 +77,12 @@ before(async () => {
   });
   rsA = await resourceServer(A);
   rsB = await resourceServer(B);
+  // RFC 9728: one that tells its resource, one that names another issuer,
+  // one whose document is for another API.
+  rsC = await resourceServer(null, (origin) => ({ resource: `${origin}/mcp`, authorization_servers: [demo.issuer] }));
+  rsEvil = await resourceServer(null, (origin) => ({ resource: `${origin}/mcp`, authorization_servers: ['https://evil.example'] }));
+  rsElsewhere = await resourceServer(null, () => ({ resource: `${rsC.origin}/mcp`, authorization_servers: [demo.issuer] }));
+  for (const rs of [rsC, rsEvil, rsElsewhere]) resourceServers[`${rs.origin}/mcp`] = 'mcp';
   browser = await launch();
 });
 
@@ -141,6 +164,50 @@ test('step-up (RFC 9470): the API asks for MFA, fetch fails with step_up_require
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'error:id_token_acr_not_satisfied');
     assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), true, 'the session from before stays');
+  });
+  await context.close();
+});
+
+test('protected resource metadata (RFC 9728): an API that names its resource — outside the grant, resource_not_granted and the session kept; once the login asked for it, a token for it and the request once more; one naming another issuer or another API gets no token', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await withDiagnostics(page, 'prm', async () => {
+    const opts = { apiOrigins: [demo.origin, rsC.origin, rsEvil.origin, rsElsewhere.origin] };
+    await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
+    await page.waitForSelector('#status[data-done]');
+    await page.evaluate(() => window.auth.loginWithRedirect());
+    await signIn(page);
+    await page.waitForSelector('#status[data-done]');
+    // The login did not ask for C's resource: refused before the provider
+    // is asked (oidc-provider would spend the refresh token, then refuse).
+    const first = await page.evaluate((c) => window.auth.fetch(`${c}/mcp/tools`).then((r) => ({ status: r.status }), (e) => ({ code: e.code, resource: e.resource })), rsC.origin);
+    assert.equal(first.code, 'resource_not_granted', JSON.stringify(first));
+    assert.equal(first.resource, `${rsC.origin}/mcp`);
+    assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), true, 'the session stays');
+    assert.equal(typeof (await page.evaluate(() => window.auth.getAccessToken({ forceRefresh: true }))), 'string', 'and its refresh token works');
+    // The app logs in again asking for it (as the error says).
+    await page.evaluate((res) => window.auth.loginWithRedirect({ extraParams: { resource: res } }), first.resource);
+    await signIn(page);
+    await page.waitForSelector('#status[data-done]');
+    const r = await page.evaluate(async ([c, evil, elsewhere]) => {
+      const call = (url) =>
+        window.auth.fetch(url).then(
+          async (res) => ({ status: res.status, body: res.status === 200 ? await res.json() : null }),
+          (e) => ({ code: e.code, message: e.message }),
+        );
+      return { first: await call(`${c}/mcp/tools`), again: await call(`${c}/mcp/tools`), evil: await call(`${evil}/mcp/tools`), elsewhere: await call(`${elsewhere}/mcp/tools`) };
+    }, [rsC.origin, rsEvil.origin, rsElsewhere.origin]);
+    assert.equal(r.first.status, 200, JSON.stringify(r));
+    assert.equal(r.first.body.aud, `${rsC.origin}/mcp`);
+    assert.equal(r.again.status, 200);
+    assert.equal(rsC.metadataReads, 2, 'read once per page load (the login reloaded the page)');
+    assert.equal(r.evil.code, 'resource_metadata_invalid', JSON.stringify(r.evil));
+    assert.match(r.evil.message, /authorization_servers/);
+    assert.equal(r.elsewhere.code, 'resource_metadata_invalid', JSON.stringify(r.elsewhere));
+    assert.match(r.elsewhere.message, /not the API/);
+    // After the document was refused, nothing but the first request reached them.
+    assert.equal(rsEvil.seen.length, 1);
+    assert.equal(rsElsewhere.seen.length, 1);
   });
   await context.close();
 });

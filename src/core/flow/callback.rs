@@ -52,6 +52,7 @@ struct Pending {
     nonce: Option<String>,
     max_age: Option<u64>,
     acr_values: Option<String>,
+    resources: Vec<String>,
     app_state: Option<String>,
     epoch: u64,
     dpop_key: Option<String>,
@@ -98,6 +99,9 @@ fn encode(p: &Pending) -> String {
             f.pair(k, v);
         }
     }
+    for r in &p.resources {
+        f.pair("res", r);
+    }
     for (k, v) in [("exp", t.expires_at_ms), ("ma", p.max_age)] {
         if let Some(v) = v {
             num(&mut f, k, v);
@@ -126,6 +130,11 @@ fn decode(text: &str) -> Option<Pending> {
         nonce: get("n"),
         max_age: num("ma").map_or(Some(None), |n| n.map(Some))?,
         acr_values: get("acr"),
+        resources: pairs
+            .iter()
+            .filter(|(k, _)| k == "res")
+            .map(|(_, v)| v.clone())
+            .collect(),
         app_state: get("as"),
         epoch: num("e")??,
         dpop_key: get("k"),
@@ -470,6 +479,7 @@ impl Callback {
             nonce: p.nonce.map(|n| String::from(n.secret())),
             max_age: p.max_age,
             acr_values: p.acr_values,
+            resources: p.resources,
             app_state: p.app_state,
             epoch: self.epoch.unwrap_or(st.record(host).epoch),
             dpop_key: p.dpop_key,
@@ -522,6 +532,7 @@ impl Callback {
             dpop_key: p.dpop_key.clone(),
             // Tokens for other APIs come from this login's refresh token, when asked for.
             resources: Vec::new(),
+            granted: p.resources.clone(),
         };
         let written = st.save(host, Some(session), p.epoch);
         // This browser now has a session at the provider (see `SilentLogin`).
@@ -575,6 +586,7 @@ mod tests {
             nonce: Some("n".into()),
             max_age: None,
             acr_values: Some("urn:mfa pwd".into()),
+            resources: vec!["urn:a".into(), "https://b/&".into()],
             app_state: Some(r#"{"a":"&="}"#.into()),
             epoch: 3,
             dpop_key: Some("dpop:ns:1.k".into()),
@@ -585,6 +597,7 @@ mod tests {
         assert_eq!((back.epoch, back.max_age, back.nonce), (3, None, p.nonce));
         assert_eq!(back.dpop_key.as_deref(), Some("dpop:ns:1.k"));
         assert_eq!(back.acr_values.as_deref(), Some("urn:mfa pwd"));
+        assert_eq!(back.resources, ["urn:a", "https://b/&"]);
         assert!(decode("v=1&sh=x").is_none());
         assert!(decode("v=1&sh=x&at=a&tt=b&e=x").is_none());
     }

@@ -221,6 +221,7 @@ fn build(
         popup_seq: 0,
         silent: None,
         silent_last: None,
+        learned: Vec::new(),
         dpop_key: None,
         nonces: Vec::new(),
     };

@@ -8,17 +8,21 @@
 
 use super::call::Proof;
 use super::refresh::AccessToken;
-use super::{unexpected, AppRequest, ClientState, Effect, Host, Outcome, Step};
+use super::{unexpected, AppRequest, ClientState, Effect, Host, HttpRequest, Outcome, Step};
 use crate::core::config::resource_for;
 use crate::core::dpop::retry_nonce;
 use crate::core::error::Error;
+use crate::core::prm::{parse_resource_metadata, resource_metadata_url};
 use crate::core::secret::Redacted;
 use crate::core::session::{is_invalid_token_challenge, step_up_challenge, Target};
+use crate::core::url::check_url;
 use crate::core::url::origin;
 
 enum State {
     Start,
     Plain,
+    /// Reading the API's protected resource metadata (RFC 9728).
+    Metadata,
     Token(Box<AccessToken>),
     Proving(Proof, String),
     Sent,
@@ -29,6 +33,7 @@ impl core::fmt::Debug for State {
         match self {
             State::Start => f.write_str("Start"),
             State::Plain => f.write_str("Plain"),
+            State::Metadata => f.write_str("Metadata"),
             State::Token(t) => f.debug_tuple("Token").field(t).finish(),
             State::Proving(p, _) => f.debug_tuple("Proving").field(p).field(&Redacted).finish(),
             State::Sent => f.write_str("Sent"),
@@ -109,7 +114,10 @@ impl Fetch {
                 let target = self
                     .allowed
                     .as_ref()
-                    .and_then(|_| resource_for(&st.config.resources, &self.url))
+                    .and_then(|_| {
+                        resource_for(&st.config.resources, &self.url)
+                            .or_else(|| resource_for(&st.learned, &self.url))
+                    })
                     .map(|r| r.target.clone());
                 let allowed = target.is_some()
                     || self
@@ -130,6 +138,23 @@ impl Fetch {
                 self.resume(st, host, Outcome::Start)
             }
             (State::Plain, Outcome::App(r)) => Step::Done(r.map(|_| ())),
+            (State::Metadata, Outcome::Http(r)) => {
+                let issuer = st.config.issuer.clone().unwrap_or_default();
+                let rule =
+                    r.and_then(|r| parse_resource_metadata(r.status, &r.body, &self.url, &issuer));
+                match rule {
+                    Err(e) => Step::Done(Err(e)),
+                    Ok(rule) => {
+                        let target = rule.target.clone();
+                        st.learned.retain(|l| l.prefix != rule.prefix);
+                        st.learned.push(rule);
+                        self.target = Some(target.clone());
+                        let token = AccessToken::for_target(false, Some(target));
+                        self.state = State::Token(Box::new(token));
+                        self.resume(st, host, Outcome::Start)
+                    }
+                }
+            }
             (State::Token(t), input) => match t.resume(st, host, input) {
                 Step::Effect(e) => Step::Effect(e),
                 Step::Done(Err(e)) => Step::Done(Err(e)),
@@ -165,6 +190,29 @@ impl Fetch {
                     .and_then(step_up_challenge)
                 {
                     return Step::Done(Err(Error::StepUpRequired(Box::new(up))));
+                }
+                // RFC 9728: the API says which resource it is; checked, then
+                // a token for it, and the request once more.
+                let metadata = (r.status == 401 && self.target.is_none())
+                    .then_some(r.www_authenticate.as_deref())
+                    .flatten()
+                    .and_then(resource_metadata_url);
+                if let (Some(url), true) = (metadata, self.can_replay && !self.replay) {
+                    if check_url(&url, "").is_err() {
+                        return Step::Done(Err(Error::ResourceMetadataInvalid(
+                            "its resource_metadata URL is not https",
+                        )));
+                    }
+                    self.replay = true;
+                    self.state = State::Metadata;
+                    return Step::Effect(Effect::Http(HttpRequest {
+                        method: "GET",
+                        url,
+                        body: None,
+                        authorization: None,
+                        dpop: None,
+                        timeout_ms: st.config.timeout_ms,
+                    }));
                 }
                 let dpop = cfg!(feature = "dpop") && st.config.dpop;
                 let origin = self.allowed.clone().unwrap_or_default();

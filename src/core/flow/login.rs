@@ -28,7 +28,7 @@ enum State {
     Key,
     Keys,
     Pruned,
-    Pushed(PendingAuthorization, u64),
+    Pushed(Box<PendingAuthorization>, u64),
 }
 
 /// Starts a login; the result is the URL to visit (or, with `navigate`, the page goes there).
@@ -305,7 +305,7 @@ impl Login {
         txs.begin(&pending, now)?;
         self.started = Some(pending.state.clone());
         let post = par_request(endpoint, &params);
-        self.state = State::Pushed(pending, now);
+        self.state = State::Pushed(Box::new(pending), now);
         Ok(Err(HttpRequest {
             method: "POST",
             url: post.url,

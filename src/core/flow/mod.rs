@@ -252,6 +252,9 @@ pub struct ClientState {
     pub silent: Option<(u32, u64, super::config::LoginOptions)>,
     /// The last silent login that ended: its signal id and result.
     pub silent_last: Option<(u32, Result<CallbackResult, Error>)>,
+    /// APIs that told their resource in protected resource metadata (RFC
+    /// 9728), for this page's life.
+    pub learned: Vec<super::config::ResourceRule>,
     /// The DPoP key last loaded: its id and public half.
     pub dpop_key: Option<(String, PublicJwk)>,
     /// The last `DPoP-Nonce` each server sent (RFC 9449 §8), by origin.

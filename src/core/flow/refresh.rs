@@ -238,6 +238,16 @@ impl AccessToken {
         if (changed || !self.force) && !due {
             return self.finish(st, host, Ok(s));
         }
+        // RFC 8707 §2.2: only what the grant covers. (oidc-provider, for one,
+        // spends the refresh token before it refuses the resource.)
+        if let Some(t) = self
+            .target
+            .as_ref()
+            .filter(|t| !s.granted.contains(&t.resource))
+        {
+            let e = Error::ResourceNotGranted(t.resource.clone());
+            return self.finish(st, host, Err(e));
+        }
         let Some(rt) = s.tokens.refresh_token.clone() else {
             self.save(st, host, None);
             host.emit(Event::SessionExpired);
@@ -423,6 +433,7 @@ impl AccessToken {
                 claims: claims.or(old.claims),
                 dpop_key: old.dpop_key,
                 resources: old.resources,
+                granted: old.granted,
             },
             // The API's token is kept beside the session's own; the refresh
             // token (rotated) and an ID token sent with it are the session's.
