@@ -84,6 +84,12 @@ export interface ClientOptions {
    * asks for every resource; `fetch()` sends each API its own token.
    */
   resources?: Record<string, { resource: string; scope?: string }>;
+  /**
+   * What `fetch()` does when an API asks for a step-up (RFC 9470 `insufficient_user_authentication`):
+   * fail with `step_up_required`, log in again in a popup and send the request once more, or log in again by redirect.
+   * @defaultValue `'fail'`
+   */
+  stepUp?: 'fail' | 'popup' | 'redirect';
   /** `getAccessToken()` renews a session without a refresh token by a silent login. @defaultValue `false` */
   silentFallback?: boolean;
   /** The discovery document itself, to skip the fetch (validated like a fetched one). */

@@ -8,7 +8,7 @@
 
 mod sim;
 
-use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions};
+use pkce_wasm::core::config::{CacheLocation, Endpoints, LoginOptions, StepUpMode};
 use pkce_wasm::core::flow::{
     sso_key, AccessToken, Area, Callback, Create, Effect, Fetch, Host, Login, Logout, Outcome,
     PopupLogin, SilentLogin, Step, TokenOrSilent, UserInfo, Wake, STORAGE,
@@ -943,6 +943,139 @@ fn one_refresh_token_serves_several_apis_each_with_its_own_token() {
             .secret(),
         tb
     );
+}
+
+/// Issue 16: `stepUp`. An API's step-up challenge (RFC 9470) makes `fetch`
+/// log in again with its `acr_values` / `max_age` — in a popup, then the
+/// request once more with the new session's token; by redirect, the page
+/// leaves with the request named in `appState`. A provider that does not
+/// deliver the `acr` asked for is refused and the session from before stays.
+#[test]
+fn fetch_steps_up_when_the_api_asks_for_it() {
+    let challenge =
+        r#"Bearer error="insufficient_user_authentication", acr_values="urn:mfa", max_age=0"#;
+    let mut s = Sim::new(2, CacheLocation::Memory);
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    s.clients[0].config.step_up = StepUpMode::Popup;
+    let before = s
+        .session(0)
+        .unwrap()
+        .tokens
+        .access_token
+        .secret()
+        .to_string();
+    let step_up = |s: &mut Sim, acr: bool| {
+        s.world.borrow_mut().provider.login_claims =
+            acr.then_some(|c: String| c.replacen('{', r#"{"acr":"urn:mfa","#, 1));
+        s.world.borrow_mut().api_answers = vec![(401, Some(challenge.to_string()))];
+        let sent = s.world.borrow().app_auths.len();
+        let id = s.start(
+            0,
+            Op::Fetch(Fetch::start(&format!("{APP}/admin"), "GET", false, true)),
+            "fetch",
+        );
+        while let Some(&i) = s.ready_list().first() {
+            s.complete(i);
+        }
+        let url = s
+            .world
+            .borrow()
+            .popup_url
+            .clone()
+            .expect("the step-up popup");
+        assert!(
+            url.contains("acr_values=urn%3Amfa") && url.contains("max_age=0"),
+            "{url}"
+        );
+        // The popup's page (tab 1) hands the answer over.
+        let cb = s.world.borrow_mut().provider.authorize(&url);
+        let _ = s.callback(1, &cb);
+        s.settle();
+        let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+        let auths = s.world.borrow().app_auths[sent..].to_vec();
+        (s.finished.remove(pos).3, auths)
+    };
+    // Not delivered: refused, and the session from before stays.
+    let (done, auths) = step_up(&mut s, false);
+    assert!(
+        matches!(done.err(), Some(Error::IdTokenAcrNotSatisfied)),
+        "{done:?}"
+    );
+    assert_eq!(auths.len(), 1, "the request is not sent again");
+    assert_eq!(s.session(0).unwrap().tokens.access_token.secret(), before);
+    // Delivered: the request once more, with the new session's token.
+    let (done, auths) = step_up(&mut s, true);
+    assert!(done.err().is_none(), "{done:?}");
+    assert_eq!(auths.len(), 2);
+    let after = s
+        .session(0)
+        .unwrap()
+        .tokens
+        .access_token
+        .secret()
+        .to_string();
+    assert_ne!(after, before);
+    assert_eq!(
+        auths[1].as_deref(),
+        Some(format!("Bearer {after}").as_str())
+    );
+    // Asked again after the step-up: typed, no second login for one request.
+    s.world.borrow_mut().api_answers =
+        vec![(401, Some(challenge.into())), (401, Some(challenge.into()))];
+    s.world.borrow_mut().popup_url = None;
+    let id = s.start(
+        0,
+        Op::Fetch(Fetch::start(&format!("{APP}/admin"), "GET", false, true)),
+        "again",
+    );
+    while let Some(&i) = s.ready_list().first() {
+        s.complete(i);
+    }
+    let url = s.world.borrow().popup_url.clone().unwrap();
+    let cb = s.world.borrow_mut().provider.authorize(&url);
+    let _ = s.callback(1, &cb);
+    s.settle();
+    let pos = s.finished.iter().position(|(i, ..)| *i == id).unwrap();
+    assert!(matches!(
+        s.finished.remove(pos).3.err(),
+        Some(Error::StepUpRequired(_))
+    ));
+    // The popup blocked (no user activation left): popup_blocked.
+    s.world.borrow_mut().popup_refused = true;
+    s.world.borrow_mut().api_answers = vec![(401, Some(challenge.into()))];
+    match s.run(
+        0,
+        Op::Fetch(Fetch::start(&format!("{APP}/admin"), "GET", false, true)),
+        "blocked",
+    ) {
+        Done::Unit(Err(Error::PopupBlocked)) => {}
+        other => panic!("{other:?}"),
+    }
+    // By redirect: the page leaves for the provider, the request named in appState.
+    s.clients[0].config.step_up = StepUpMode::Redirect;
+    s.world.borrow_mut().api_answers = vec![(401, Some(challenge.into()))];
+    match s.run(
+        0,
+        Op::Fetch(Fetch::start(&format!("{APP}/admin"), "GET", false, true)),
+        "redirect",
+    ) {
+        Done::Unit(Err(Error::StepUpRequired(up))) => {
+            assert_eq!(up.acr_values.as_deref(), Some("urn:mfa"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let went = s.world.borrow().tabs[0].navigated.last().cloned().unwrap();
+    assert!(went.contains("acr_values=urn%3Amfa"), "{went}");
+    let cb = s.world.borrow_mut().provider.authorize(&went);
+    s.world.borrow_mut().provider.login_claims =
+        Some(|c: String| c.replacen('{', r#"{"acr":"urn:mfa","#, 1));
+    match s.callback(0, &cb) {
+        Done::Callback(Ok(r)) => assert_eq!(
+            r.app_state.as_deref(),
+            Some(r#"{"pkceWasmStepUp":{"url":"https://app.example.com/admin"}}"#)
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 // ---- 2. logout wins --------------------------------------------------------

@@ -52,6 +52,19 @@ pub enum ParMode {
     Never,
 }
 
+/// What `fetch` does when an API asks for a step-up (RFC 9470).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepUpMode {
+    /// Fail with `step_up_required`.
+    #[default]
+    Fail,
+    /// Log in again in a popup with what the API asked for, then send the request once more.
+    Popup,
+    /// Log in again by redirect (the request is not sent again: the callback's
+    /// `appState.pkceWasmStepUp` names it).
+    Redirect,
+}
+
 /// Client configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -98,6 +111,8 @@ pub struct Config {
     pub silent_fallback: bool,
     /// APIs with their own access tokens (RFC 8707), by URL prefix.
     pub resources: Vec<ResourceRule>,
+    /// `fetch` on a step-up challenge (default: fail typed).
+    pub step_up: StepUpMode,
 }
 
 /// Requests under `prefix` carry a token for `target` (RFC 8707).
@@ -159,6 +174,7 @@ impl Config {
             silent_timeout_ms: DEFAULT_SILENT_TIMEOUT_MS,
             silent_fallback: false,
             resources: Vec::new(),
+            step_up: StepUpMode::Fail,
         }
     }
 
@@ -335,6 +351,10 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
         c.silent_timeout_ms = ms;
     }
     c.silent_redirect_uri = text("silentRedirectUri")?;
+    c.step_up = [StepUpMode::Fail, StepUpMode::Popup, StepUpMode::Redirect]
+        .get(choice("stepUp", &["fail", "popup", "redirect"])?)
+        .copied()
+        .unwrap_or_default();
     c.silent_fallback = opt_bool(&o, "silentFallback", "silentFallback")?.unwrap_or(false);
     c.auto_refresh = opt_bool(&o, "autoRefresh", "autoRefresh")?.unwrap_or(false);
     c.dpop = opt_bool(&o, "dpop", "dpop")?.unwrap_or(false);

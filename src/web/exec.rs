@@ -255,6 +255,20 @@ pub fn perform(effect: Effect, host: &WebHost, slots: &mut Slots) -> Performed {
             let p = super::popup::wait(watch, popup, cancel, &channel, &state, timeout_ms);
             Performed::Later(p, Pending::Popup)
         }
+        Effect::PopupLaunch(name) => {
+            // A popup login still waiting ends (popup_replaced): this one takes its window.
+            if let Some(cancel) = host.popup_cancel.take() {
+                let _ = cancel.call0(&JsValue::UNDEFINED);
+            }
+            let opened = super::popup::open(&name);
+            let r = if opened.is_some() {
+                Ok(())
+            } else {
+                Err(Error::PopupBlocked)
+            };
+            host.popup.set(opened);
+            Performed::Now(Outcome::Done(r))
+        }
         Effect::PopupRelay {
             channel,
             state,

@@ -18,6 +18,7 @@ let demo;
 let browser;
 const servers = [];
 const refreshes = [];
+const authorizations = [];
 
 /**
  * A resource server for `audience` that checks the bearer token with the
@@ -72,6 +73,7 @@ before(async () => {
     providerOptions: { resourceServers },
     hook: async (ctx) => {
       if (ctx.method === 'POST' && ctx.path === '/token') refreshes.push(ctx.path);
+      if (ctx.method === 'GET' && ctx.path === '/auth') authorizations.push(ctx.query);
       return false;
     },
   });
@@ -208,6 +210,36 @@ test('protected resource metadata (RFC 9728): an API that names its resource —
     // After the document was refused, nothing but the first request reached them.
     assert.equal(rsEvil.seen.length, 1);
     assert.equal(rsElsewhere.seen.length, 1);
+  });
+  await context.close();
+});
+
+test('stepUp: popup — the API asks for MFA, fetch (from a click) opens the login popup with its acr_values and max_age; the provider cannot deliver the acr: id_token_acr_not_satisfied, the session from before stays', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await withDiagnostics(page, 'step-up-popup', async () => {
+    // Without PAR, so that the test sees the authorization request's parameters.
+    const opts = { resources: { [rsA.origin]: { resource: A, scope: 'a:read' } }, stepUp: 'popup', pushedAuthorizationRequests: false };
+    await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
+    await page.waitForSelector('#status[data-done]');
+    await page.evaluate(() => window.auth.loginWithRedirect());
+    await signIn(page);
+    await page.waitForSelector('#status[data-done]');
+    const before = await page.evaluate(() => window.auth.getTokens().accessToken);
+    await page.evaluate((a) => (window.fetchUrl = `${a}/admin`), rsA.origin);
+    const [popup] = await Promise.all([page.waitForEvent('popup', { timeout: 15000 }), page.click('#fetch')]);
+    // The provider may ask for the login again (max_age=0) or answer at once: either way the popup closes.
+    await signIn(popup).catch((e) => {
+      if (!popup.isClosed()) throw e;
+    });
+    await popup.waitForEvent('close', { timeout: 15000 }).catch(() => {});
+    const r = await page.evaluate(() => window.fetchResult);
+    assert.equal(r.code, 'id_token_acr_not_satisfied', JSON.stringify(r));
+    assert.equal(popup.isClosed(), true);
+    const sent = authorizations.at(-1);
+    assert.equal(sent.acr_values, MFA, 'the login asked for what the API wants');
+    assert.equal(sent.max_age, '0');
+    assert.equal(await page.evaluate(() => window.auth.getTokens().accessToken), before, 'the session from before stays');
   });
   await context.close();
 });

@@ -76,6 +76,8 @@ pub struct Provider {
     pub dpop: bool,
     /// Edits the claims of the ID tokens the refresh grant returns.
     pub refresh_claims: Option<fn(String) -> String>,
+    /// Edits the ID token claims of a login (not a refresh), e.g. to add `acr`.
+    pub login_claims: Option<fn(String) -> String>,
     /// The refresh grant returns no ID token.
     pub refresh_without_id_token: bool,
     /// Token answers carry no refresh token.
@@ -194,7 +196,11 @@ impl Provider {
         self.refresh_tokens.insert(rt.clone(), (grant, true));
         // The refresh grant's ID token: the login's auth_time, no nonce.
         let refresh = nonce.is_none();
-        let edit = if refresh { self.refresh_claims } else { None };
+        let edit = if refresh {
+            self.refresh_claims
+        } else {
+            self.login_claims
+        };
         let auth_s = *self.grant_auth.entry(grant).or_insert(now_s);
         let id = id_token_edited(&iss, &sub, nonce, now_s, auth_s, edit);
         self.secrets.extend([at.clone(), rt.clone(), id.clone()]);
@@ -413,6 +419,8 @@ pub struct World {
     pub app_requests: Vec<(bool, bool)>,
     /// Their Authorization headers.
     pub app_auths: Vec<Option<String>>,
+    /// How the API answers the next requests (status, WWW-Authenticate); then 200.
+    pub api_answers: Vec<(u16, Option<String>)>,
     /// Messages between tabs on their way: (sender tab, channel, message).
     pub broadcasts: Vec<(usize, String, String)>,
     /// The login popup: where it was sent (None once closed).
@@ -421,6 +429,8 @@ pub struct World {
     pub popup_closed: bool,
     /// Responses popups sent their openers: (channel, state, callback URL).
     pub popup_messages: Vec<(String, String, String)>,
+    /// The browser refuses to open a popup (no user activation left).
+    pub popup_refused: bool,
     /// The silent login's hidden iframe: where it was sent (None once removed).
     pub frame_url: Option<String>,
     /// The provider never answers in the iframe: a silent wait times out.
@@ -1017,9 +1027,13 @@ impl Sim {
                 w.app_requests
                     .push((req.authorization.is_some(), req.follow_redirects));
                 w.app_auths.push(req.authorization.clone());
+                let (status, www_authenticate) = match w.api_answers.is_empty() {
+                    true => (200, None),
+                    false => w.api_answers.remove(0),
+                };
                 AppResponse {
-                    status: 200,
-                    www_authenticate: None,
+                    status,
+                    www_authenticate,
                     dpop_nonce: None,
                     // A redirecting API: followed only when asked to (then it answers 200).
                     redirected: w.api_redirects && !req.follow_redirects,
@@ -1029,6 +1043,10 @@ impl Sim {
                 self.world.borrow_mut().popup_url = Some(url);
                 Outcome::Done(Ok(()))
             }
+            Effect::PopupLaunch(_) => Outcome::Done(match self.world.borrow().popup_refused {
+                true => Err(Error::PopupBlocked),
+                false => Ok(()),
+            }),
             Effect::FrameOpen(url, _) => {
                 let mut w = self.world.borrow_mut();
                 if w.frame_auto {

@@ -148,6 +148,10 @@ pub enum Effect {
     /// Send the login popup (opened by the caller, in its click) to `url` →
     /// [`Outcome::Done`] (`popup_closed` when it is gone).
     PopupOpen(String),
+    /// Open the login popup now, named so (a step-up from `fetch`: the
+    /// browser allows it within a few seconds of the click that started the
+    /// request) → [`Outcome::Done`] (`popup_blocked` when it refused).
+    PopupLaunch(String),
     /// Add a hidden iframe that loads `url` for silent login `id` (replacing
     /// any other) → [`Outcome::Done`].
     FrameOpen(String, u32),
@@ -222,6 +226,7 @@ impl core::fmt::Debug for Effect {
                 .field("timeout_ms", timeout_ms)
                 .finish_non_exhaustive(),
             Effect::PopupRelay { .. } => f.write_str("PopupRelay"),
+            Effect::PopupLaunch(name) => f.debug_tuple("PopupLaunch").field(name).finish(),
         }
     }
 }

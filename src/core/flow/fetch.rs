@@ -7,11 +7,14 @@
 //! replayed (the host cloned it before sending).
 
 use super::call::Proof;
+use super::login::Login;
+use super::popup::{PopupLogin, DEFAULT_POPUP_TIMEOUT_MS};
 use super::refresh::AccessToken;
 use super::{unexpected, AppRequest, ClientState, Effect, Host, HttpRequest, Outcome, Step};
-use crate::core::config::resource_for;
+use crate::core::config::{resource_for, LoginOptions, StepUpMode};
 use crate::core::dpop::retry_nonce;
 use crate::core::error::Error;
+use crate::core::error::StepUp;
 use crate::core::prm::{parse_resource_metadata, resource_metadata_url};
 use crate::core::secret::Redacted;
 use crate::core::session::{is_invalid_token_challenge, step_up_challenge, Target};
@@ -23,6 +26,12 @@ enum State {
     Plain,
     /// Reading the API's protected resource metadata (RFC 9728).
     Metadata,
+    /// A step-up (RFC 9470): the popup being opened (its number and the login's options).
+    Launching(u32, LoginOptions),
+    /// A step-up login in the popup, then the request once more.
+    SteppingUp(Box<PopupLogin>),
+    /// A step-up login by redirect (the page leaves).
+    Redirecting(Box<Login>, Box<StepUp>),
     Token(Box<AccessToken>),
     Proving(Proof, String),
     Sent,
@@ -34,6 +43,9 @@ impl core::fmt::Debug for State {
             State::Start => f.write_str("Start"),
             State::Plain => f.write_str("Plain"),
             State::Metadata => f.write_str("Metadata"),
+            State::Launching(..) => f.write_str("Launching"),
+            State::SteppingUp(p) => f.debug_tuple("SteppingUp").field(p).finish(),
+            State::Redirecting(l, _) => f.debug_tuple("Redirecting").field(l).finish(),
             State::Token(t) => f.debug_tuple("Token").field(t).finish(),
             State::Proving(p, _) => f.debug_tuple("Proving").field(p).field(&Redacted).finish(),
             State::Sent => f.write_str("Sent"),
@@ -51,6 +63,8 @@ pub struct Fetch {
     token: String,
     /// The API's own token (RFC 8707), when a `resources` rule covers the URL.
     target: Option<Target>,
+    /// A step-up login was made for this request (it is not made twice).
+    stepped_up: bool,
     state: State,
 }
 
@@ -80,6 +94,7 @@ impl Fetch {
             replay: false,
             token: String::new(),
             target: None,
+            stepped_up: false,
             state: State::Start,
         }
     }
@@ -104,6 +119,53 @@ impl Fetch {
         }
         self.state = State::Proving(Proof::new(&self.method, &self.url, Some(&token)), token);
         self.resume(st, host, Outcome::Start)
+    }
+
+    /// An API asked for a step-up: fail typed, or (`stepUp`) log in again
+    /// with its `acr_values` / `max_age` — once per request.
+    fn step_up(&mut self, st: &mut ClientState, host: &dyn Host, up: StepUp) -> Step<()> {
+        let mode = st.config.step_up;
+        if mode == StepUpMode::Fail
+            || self.stepped_up
+            || (mode == StepUpMode::Popup && !self.can_replay)
+        {
+            return Step::Done(Err(Error::StepUpRequired(Box::new(up))));
+        }
+        self.stepped_up = true;
+        self.replay = true;
+        let mut options = LoginOptions::default();
+        if let Some(a) = &up.acr_values {
+            options
+                .extra_params
+                .push((String::from("acr_values"), a.clone()));
+        }
+        if let Some(m) = up.max_age {
+            let mut v = String::new();
+            crate::core::encoding::push_u64(&mut v, m);
+            options.extra_params.push((String::from("max_age"), v));
+        }
+        if mode == StepUpMode::Redirect {
+            // The callback hands this back: the app sends the request again.
+            let mut state = String::from(r#"{"pkceWasmStepUp":{"url":"#);
+            crate::core::json::push_string(&mut state, &self.url);
+            state.push_str("}}");
+            options.app_state = Some(state);
+            let mut login = Login::start(options, true);
+            let first = login.resume(st, host, Outcome::Start);
+            self.state = State::Redirecting(Box::new(login), Box::new(up));
+            return match first {
+                Step::Effect(e) => Step::Effect(e),
+                Step::Done(r) => {
+                    let State::Redirecting(_, up) = &self.state else {
+                        return unexpected();
+                    };
+                    Step::Done(r.and(Err(Error::StepUpRequired(up.clone()))))
+                }
+            };
+        }
+        let n = st.claim_popup();
+        self.state = State::Launching(n, options);
+        Step::Effect(Effect::PopupLaunch(st.popup_window()))
     }
 
     /// Drives the request; the response itself stays with the host.
@@ -138,6 +200,32 @@ impl Fetch {
                 self.resume(st, host, Outcome::Start)
             }
             (State::Plain, Outcome::App(r)) => Step::Done(r.map(|_| ())),
+            (State::Launching(n, options), Outcome::Done(opened)) => {
+                let (n, options) = (*n, core::mem::take(options));
+                if let Err(e) = opened {
+                    st.release_popup(n);
+                    return Step::Done(Err(e));
+                }
+                let op = PopupLogin::start(n, options, DEFAULT_POPUP_TIMEOUT_MS);
+                self.state = State::SteppingUp(Box::new(op));
+                self.resume(st, host, Outcome::Start)
+            }
+            (State::SteppingUp(op), input) => match op.resume(st, host, input) {
+                Step::Effect(e) => Step::Effect(e),
+                Step::Done(Err(e)) => Step::Done(Err(e)),
+                // Logged in as asked (acr and auth_time checked): the request once more.
+                Step::Done(Ok(_)) => {
+                    let target = self.target.clone();
+                    self.state = State::Token(Box::new(AccessToken::for_target(false, target)));
+                    self.resume(st, host, Outcome::Start)
+                }
+            },
+            (State::Redirecting(login, up), input) => match login.resume(st, host, input) {
+                Step::Effect(e) => Step::Effect(e),
+                Step::Done(Err(e)) => Step::Done(Err(e)),
+                // The page is on its way to the provider.
+                Step::Done(Ok(_)) => Step::Done(Err(Error::StepUpRequired(up.clone()))),
+            },
             (State::Metadata, Outcome::Http(r)) => {
                 let issuer = st.config.issuer.clone().unwrap_or_default();
                 let rule =
@@ -189,7 +277,7 @@ impl Fetch {
                     .flatten()
                     .and_then(step_up_challenge)
                 {
-                    return Step::Done(Err(Error::StepUpRequired(Box::new(up))));
+                    return self.step_up(st, host, up);
                 }
                 // RFC 9728: the API says which resource it is; checked, then
                 // a token for it, and the request once more.

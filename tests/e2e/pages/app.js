@@ -24,6 +24,17 @@ try {
     );
   };
   document.body.append(button);
+  // fetch() from a real click (a step-up popup needs the click's activation).
+  const fetchButton = document.createElement('button');
+  fetchButton.id = 'fetch';
+  fetchButton.textContent = 'Call the API';
+  fetchButton.onclick = () => {
+    window.fetchResult = auth.fetch(window.fetchUrl).then(
+      (r) => ({ status: r.status }),
+      (e) => ({ code: e.code, acrValues: e.acrValues }),
+    );
+  };
+  document.body.append(fetchButton);
   if (auth.isCallback() && sessionStorage.getItem('test-double') === '1') {
     // As React StrictMode does: the callback effect runs twice at once.
     const both = await Promise.allSettled([auth.handleRedirectCallback(), auth.handleRedirectCallback()]);
