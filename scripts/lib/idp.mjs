@@ -46,6 +46,9 @@ async function signingKeys() {
  * - `faults.tokenResponse(body)`: the token endpoint's JSON (may be async; `resign` helps);
  * - `faults.discovery(doc)`: the discovery document;
  * - `faults.par(body)`: the PAR endpoint's JSON;
+ * - `faults.acr`: the `acr` the next logins at the provider's login page
+ *   get (as if the user passed multi-factor authentication), also put in
+ *   JWT access tokens;
  * - `faults.respond(ctx)`: answer a request instead of the provider (return
  *   true when it did), or `'hang'` to accept it and never answer.
  * `resign(idToken, edit)` re-signs an ID token with the provider's real key
@@ -104,6 +107,13 @@ export async function startProvider({
     clientBasedCORS: (ctx, origin) => origin === appOrigin,
     issueRefreshToken: (ctx, client) => client.grantTypeAllowed('refresh_token'),
     conformIdTokenClaims: false,
+    // The one authentication level the test provider knows (see faults.acr).
+    acrValues: ['urn:pkce-wasm:mfa'],
+    // JWT access tokens say how the user authenticated (a step-up resource server checks it).
+    extraTokenClaims: (ctx) => {
+      const from = ctx?.oidc?.entities?.RefreshToken ?? ctx?.oidc?.entities?.AuthorizationCode;
+      return from?.acr ? { acr: from.acr } : undefined;
+    },
     claims: {
       openid: ['sub'],
       profile: ['name', 'preferred_username'],
@@ -141,7 +151,7 @@ export async function startProvider({
     },
   });
   provider.proxy = false;
-  const faults = { callback: null, tokenResponse: null, discovery: null, respond: null, par: null, coop: false };
+  const faults = { callback: null, tokenResponse: null, discovery: null, respond: null, par: null, coop: false, acr: null };
   // Test-only: told every successful token answer as sent (after faults), so a
   // test can know the tokens without reading bodies back out of DevTools.
   const tokenListeners = new Set();
@@ -156,6 +166,20 @@ export async function startProvider({
       return;
     }
     if (answered) return;
+    // Test-only: the login page's submission finishes with the acr of faults.acr.
+    if (faults.acr && ctx.method === 'POST' && /^\/interaction\/[^/]+$/.test(ctx.path)) {
+      const details = await provider.interactionDetails(ctx.req, ctx.res);
+      if (details.prompt.name === 'login') {
+        const form = new URLSearchParams(await new Promise((resolve) => {
+          let d = '';
+          ctx.req.on('data', (c) => (d += c));
+          ctx.req.on('end', () => resolve(d));
+        }));
+        ctx.respond = false;
+        await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: form.get('login'), acr: faults.acr } }, { mergeWithLastSubmission: false });
+        return;
+      }
+    }
     await next();
     if (faults.tokenResponse && ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200) {
       ctx.body = await faults.tokenResponse(ctx.body);

@@ -232,7 +232,7 @@ test('stepUp: popup — the API asks for MFA, fetch (from a click) opens the log
     await signIn(popup).catch((e) => {
       if (!popup.isClosed()) throw e;
     });
-    await popup.waitForEvent('close', { timeout: 15000 }).catch(() => {});
+    if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 15000 }).catch(() => {});
     const r = await page.evaluate(() => window.fetchResult);
     assert.equal(r.code, 'id_token_acr_not_satisfied', JSON.stringify(r));
     assert.equal(popup.isClosed(), true);
@@ -241,5 +241,37 @@ test('stepUp: popup — the API asks for MFA, fetch (from a click) opens the log
     assert.equal(sent.max_age, '0');
     assert.equal(await page.evaluate(() => window.auth.getTokens().accessToken), before, 'the session from before stays');
   });
+  await context.close();
+});
+
+test('stepUp: popup, the provider delivering it — the user passes MFA in the popup, the new ID token has the acr, and the request goes once more and succeeds', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  try {
+    await withDiagnostics(page, 'step-up-mfa', async () => {
+      const opts = { resources: { [rsA.origin]: { resource: A, scope: 'a:read' } }, stepUp: 'popup' };
+      await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
+      await page.waitForSelector('#status[data-done]');
+      await page.evaluate(() => window.auth.loginWithRedirect());
+      await signIn(page);
+      await page.waitForSelector('#status[data-done]');
+      const before = await page.evaluate(() => window.auth.getTokens().accessToken);
+      // From now on the provider's login page authenticates with MFA.
+      demo.idp.faults.acr = MFA;
+      await page.evaluate((a) => (window.fetchUrl = `${a}/admin`), rsA.origin);
+      const [popup] = await Promise.all([page.waitForEvent('popup', { timeout: 15000 }), page.click('#fetch')]);
+      await signIn(popup).catch((e) => {
+        if (!popup.isClosed()) throw e;
+      });
+      if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 15000 }).catch(() => {});
+      const r = await page.evaluate(() => window.fetchResult);
+      assert.equal(r.status, 200, JSON.stringify(r));
+      const claims = await page.evaluate(() => window.auth.getIdTokenClaims());
+      assert.equal(claims.acr, MFA, 'the new session is the stepped-up one');
+      assert.notEqual(await page.evaluate(() => window.auth.getTokens().accessToken), before);
+    });
+  } finally {
+    demo.idp.faults.acr = null;
+  }
   await context.close();
 });
