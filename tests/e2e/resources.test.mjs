@@ -7,13 +7,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { createLocalJWKSet, jwtVerify, decodeJwt } from 'jose';
+import crypto from 'node:crypto';
+import { createLocalJWKSet, jwtVerify, decodeJwt, EmbeddedJWK, calculateJwkThumbprint } from 'jose';
 import { launch, newPage, withDiagnostics, startTestDemo, signIn } from './support.mjs';
 import { listen, close } from '../../scripts/lib/net.mjs';
 
 const A = 'urn:pkce-wasm:api-a';
 const B = 'urn:pkce-wasm:api-b';
 const MFA = 'urn:pkce-wasm:mfa';
+const D = 'urn:pkce-wasm:api-dpop';
 let demo;
 let browser;
 const servers = [];
@@ -66,7 +68,40 @@ let rsB;
 let rsC;
 let rsEvil;
 let rsElsewhere;
-const resourceServers = { [A]: 'a:read', [B]: 'b:read' };
+const resourceServers = { [A]: 'a:read', [B]: 'b:read', [D]: 'd:read' };
+let rsD;
+
+/** A resource server for DPoP-bound JWT access tokens (RFC 9449): the proof, then the token's cnf.jkt against the proof's key. */
+async function dpopResourceServer() {
+  const rs = { results: [] };
+  const seenJti = new Set();
+  const server = http.createServer(async (req, res) => {
+    const cors = { 'access-control-allow-origin': demo.origin, 'access-control-allow-headers': 'authorization, dpop', 'access-control-expose-headers': 'www-authenticate' };
+    if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    const deny = (why) => {
+      rs.results.push(why);
+      res.writeHead(401, { ...cors, 'www-authenticate': 'DPoP algs="ES256", error="invalid_token"' }).end(why);
+    };
+    try {
+      const [scheme, token] = (req.headers.authorization ?? '').split(' ');
+      if (scheme !== 'DPoP' || !token || !req.headers.dpop) return deny('no DPoP');
+      const { payload: p, protectedHeader } = await jwtVerify(req.headers.dpop, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+      if (p.htm !== req.method || p.htu !== rs.origin + new URL(req.url, rs.origin).pathname) return deny('htm/htu');
+      if (Math.abs(p.iat - Date.now() / 1000) > 60 || seenJti.has(p.jti)) return deny('iat/jti');
+      seenJti.add(p.jti);
+      if (p.ath !== crypto.createHash('sha256').update(token).digest('base64url')) return deny('ath');
+      const { payload } = await jwtVerify(token, createLocalJWKSet(demo.idp.publicJwks), { issuer: demo.issuer, audience: D });
+      if (payload.cnf?.jkt !== (await calculateJwkThumbprint(protectedHeader.jwk))) return deny('cnf');
+      rs.results.push('ok');
+      res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ aud: payload.aud, jkt: payload.cnf.jkt }));
+    } catch (e) {
+      deny(`bad: ${e.code ?? e.message}`);
+    }
+  });
+  rs.origin = `http://127.0.0.1:${await listen(server, 0)}`;
+  servers.push(server);
+  return rs;
+}
 
 before(async () => {
   demo = await startTestDemo({
@@ -85,6 +120,7 @@ before(async () => {
   rsEvil = await resourceServer(null, (origin) => ({ resource: `${origin}/mcp`, authorization_servers: ['https://evil.example'] }));
   rsElsewhere = await resourceServer(null, () => ({ resource: `${rsC.origin}/mcp`, authorization_servers: [demo.issuer] }));
   for (const rs of [rsC, rsEvil, rsElsewhere]) resourceServers[`${rs.origin}/mcp`] = 'mcp';
+  rsD = await dpopResourceServer();
   browser = await launch();
 });
 
@@ -273,5 +309,32 @@ test('stepUp: popup, the provider delivering it — the user passes MFA in the p
   } finally {
     demo.idp.faults.acr = null;
   }
+  await context.close();
+});
+
+test('DPoP (RFC 9449) with tokens for several APIs: the API\'s own token is bound to the session\'s key (cnf.jkt), checked by the resource server against each proof', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await withDiagnostics(page, 'resources-dpop', async () => {
+    const opts = { clientId: `${demo.config.clientId}-dpop`, dpop: true, resources: { [rsD.origin]: { resource: D, scope: 'd:read' } } };
+    await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
+    await page.waitForSelector('#status[data-done]');
+    await page.evaluate(() => window.auth.loginWithRedirect());
+    await signIn(page);
+    await page.waitForSelector('#status[data-done]');
+    assert.equal(await page.textContent('#status'), 'in');
+    const r = await page.evaluate(async (d) => {
+      const res = await window.auth.fetch(`${d}/items`);
+      const body = res.status === 200 ? await res.json() : await res.text();
+      const token = await window.auth.getAccessToken({ resource: 'urn:pkce-wasm:api-dpop' });
+      // The same token without its proof, as a thief would send it.
+      const stolen = (await fetch(`${d}/items`, { headers: { authorization: `Bearer ${token}` } })).status;
+      return { status: res.status, body, stolen };
+    }, rsD.origin);
+    assert.equal(r.status, 200, JSON.stringify(r) + ' ' + rsD.results.join(','));
+    assert.equal(r.body.aud, D);
+    assert.ok(r.body.jkt, 'bound to a key');
+    assert.equal(r.stolen, 401, 'useless without the key');
+  });
   await context.close();
 });
