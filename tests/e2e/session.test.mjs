@@ -129,7 +129,7 @@ test(`two tabs sharing localStorage refresh at expiry ${RACE_ITERATIONS} times: 
       const before = s.refreshes;
       const get = () => window.auth.getAccessToken().catch((e) => `ERR:${e.code}`);
       const [ta, tb] = await Promise.all([a.evaluate(get), b.evaluate(get)]);
-      assert.ok(!ta.startsWith('ERR') && !tb.startsWith('ERR'), `iteration ${i}: ${ta} ${tb}; provider errors ${s.grantErrors}; events ${await a.evaluate(() => window.events)}`);
+      assert.ok(!ta.startsWith('ERR:') && !tb.startsWith('ERR:'), `iteration ${i}: ${ta} ${tb}; provider errors ${s.grantErrors}; events ${await a.evaluate(() => window.events)}`);
       assert.equal(ta, tb, `iteration ${i}: both tabs end with the same token`);
       assert.equal(s.refreshes - before, 1, `iteration ${i}: exactly one refresh at the provider`);
     }
