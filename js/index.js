@@ -47,7 +47,10 @@ export function init(moduleOrPath) {
     () => undefined,
     (e) => {
       loading = undefined;
-      throw new PkceWasmError('The pkce-wasm WebAssembly module failed to load: ' + (e && e.message), 'wasm_load_failed');
+      // A Content-Security-Policy without 'wasm-unsafe-eval' refuses to compile it: say what to add.
+      const csp = /unsafe-eval|Content Security Policy/i.test(String(e && e.message));
+      const hint = csp ? "the page's Content-Security-Policy forbids compiling WebAssembly: add 'wasm-unsafe-eval' to its script-src directive. " : '';
+      throw new PkceWasmError('The pkce-wasm WebAssembly module failed to load: ' + hint + (e && e.message), 'wasm_load_failed');
     },
   );
   return loading;

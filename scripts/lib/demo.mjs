@@ -22,10 +22,11 @@ async function discover(issuer) {
  * @param {string} [o.scope]
  * @param {Function} [o.hook] provider test hook (see idp.mjs)
  */
-export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl, parTtl, providerOptions = {}, extraMounts = {}, extraRedirectPaths = [], clientOptions = {} } = {}) {
+export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl, parTtl, providerOptions = {}, extraMounts = {}, extraRedirectPaths = [], clientOptions = {}, pageHeaders } = {}) {
   let config;
   const app = await startStatic({
     port,
+    headers: pageHeaders,
     mounts: { '/': path.join(root, 'www'), '/dist/': path.join(root, 'dist'), ...extraMounts },
     config: () => config,
   });

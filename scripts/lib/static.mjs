@@ -23,8 +23,9 @@ const TYPES = {
  * @param {Record<string,string>} o.mounts URL prefix → directory
  * @param {() => object} [o.config] served as /config.json
  * @param {number} [o.port]
+ * @param {(pathname: string) => Record<string, string>} [o.headers] extra response headers (tests: a CSP)
  */
-export async function startStatic({ mounts, config, port = 0 }) {
+export async function startStatic({ mounts, config, port = 0, headers = () => ({}) }) {
   const prefixes = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -42,7 +43,7 @@ export async function startStatic({ mounts, config, port = 0 }) {
     if (!file.startsWith(path.resolve(dir) + path.sep)) return notFound(res);
     try {
       const body = await fs.readFile(file);
-      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', ...headers(pathname) });
       res.end(body);
     } catch {
       notFound(res);

@@ -37,10 +37,10 @@ pub fn frame(url: &str) -> Option<web_sys::Element> {
         ("title", "pkce-wasm silent login"),
         ("aria-hidden", "true"),
         ("tabindex", "-1"),
-        (
-            "style",
-            "position:absolute;width:0;height:0;border:0;visibility:hidden",
-        ),
+        // Hidden by attributes, not a style: a strict CSP (no inline styles) keeps it hidden.
+        ("hidden", ""),
+        ("width", "0"),
+        ("height", "0"),
         ("src", url),
     ] {
         let _ = f.set_attribute(k, v);
