@@ -943,6 +943,42 @@ fn one_refresh_token_serves_several_apis_each_with_its_own_token() {
             .secret(),
         tb
     );
+
+    // A login asking for one more resource keeps the configured ones (and
+    // what the grant covers): the grant never narrows.
+    let o = LoginOptions {
+        extra_params: vec![("resource".into(), "urn:api:more".into())],
+        ..LoginOptions::default()
+    };
+    let url = match s.run(0, Op::Login(Login::start(o, false)), "login") {
+        Done::Url(Ok(u)) => u,
+        other => panic!("{other:?}"),
+    };
+    for r in [
+        "urn%3Aapi%3Amore",
+        "urn%3Aapi%3Aa",
+        "https%3A%2F%2Fapi-b.example%2F",
+    ] {
+        assert!(url.contains(&format!("resource={r}")), "{r} in {url}");
+    }
+
+    // A session without a refresh token: no API token, and the session stays.
+    let mut s = Sim::new(1, CacheLocation::Memory);
+    s.clients[0].config.resources = vec![ResourceRule {
+        prefix: "https://api-a.example".into(),
+        target: a.clone(),
+    }];
+    s.world.borrow_mut().provider.no_refresh_token = true;
+    assert!(matches!(s.login(0), Done::Callback(Ok(_))));
+    match s.run(
+        0,
+        Op::Token(AccessToken::for_target(false, Some(a.clone()))),
+        "no rt",
+    ) {
+        Done::Session(Err(Error::ResourceNotGranted(_))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(s.session(0).is_some(), "the session stays");
 }
 
 /// Issue 16: `stepUp`. An API's step-up challenge (RFC 9470) makes `fetch`

@@ -423,16 +423,13 @@ fn resource_rule(prefix: &str, v: &Value) -> Result<ResourceRule, Error> {
     let resource = opt_str(v, "resource", RESOURCES)?.ok_or(Error::InvalidConfig(RESOURCES))?;
     let scope = opt_str(v, "scope", RESOURCES)?.unwrap_or_default();
     // RFC 8707 §2: absolute, no fragment. The prefix: where its tokens may go.
-    let absolute = resource.split_once(':').is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-    });
-    if !absolute || resource.contains('#') || !matches!(v, Value::Object(_)) {
+    if !is_resource_indicator(&resource) || !matches!(v, Value::Object(_)) {
         return Err(Error::InvalidConfig(RESOURCES));
     }
     crate::core::url::check_url(prefix, RESOURCES)?;
+    if prefix.contains('\\') {
+        return Err(Error::InvalidConfig(RESOURCES));
+    }
     // The origin as browsers write it (lowercase, no default port), then the path as given.
     let origin = crate::core::url::origin(prefix).ok_or(Error::InvalidConfig(RESOURCES))?;
     let after = prefix.find("://").map_or(0, |i| i + 3);
@@ -632,6 +629,8 @@ mod tests {
             r#","resources":{"https://a":{"resource":"urn:a#frag"}}"#,
             r#","resources":{"http://a.example":{"resource":"urn:a"}}"#,
             r#","resources":{"https://a":{"resource":"urn:a","scope":1}}"#,
+            r#","resources":{"https://a":{"resource":"urn:a b"}}"#,
+            r#","resources":{"https://a.example\\@b.example/":{"resource":"urn:a"}}"#,
         ] {
             assert!(matches!(cfg(bad), Err(Error::InvalidConfig(_))), "{bad}");
         }

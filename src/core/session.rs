@@ -248,8 +248,9 @@ pub fn decode_record(record: &str) -> Option<Record> {
     };
     let mut session = session;
     for (k, v) in &pairs {
-        if k == "res" {
-            session.resources.push(decode_resource(v)?);
+        // A damaged API token is only a token to ask for again: the record stays.
+        if let (true, Some(r)) = (k == "res", decode_resource(v)) {
+            session.resources.push(r);
         }
         if k == "gr" {
             session.granted.push(v.clone());

@@ -344,7 +344,11 @@ impl Callback {
                                     self.state = State::Validating(v, p);
                                     return self.resume(st, host, Outcome::Start);
                                 }
-                                None if has_openid(&st.config.scope) => {
+                                // Without an ID token the acr and auth_time asked for cannot be checked.
+                                None if has_openid(&st.config.scope)
+                                    || p.acr_values.is_some()
+                                    || p.max_age.is_some() =>
+                                {
                                     Self::drop_pending(st, host);
                                     return self.finish(st, host, Err(Error::IdTokenMissing));
                                 }

@@ -125,9 +125,9 @@ impl Fetch {
     /// with its `acr_values` / `max_age` — once per request.
     fn step_up(&mut self, st: &mut ClientState, host: &dyn Host, up: StepUp) -> Step<()> {
         let mode = st.config.step_up;
-        if mode == StepUpMode::Fail
-            || self.stepped_up
-            || (mode == StepUpMode::Popup && !self.can_replay)
+        // (A request already sent again has no copy left to send a third time.)
+        let resendable = self.can_replay && !self.replay;
+        if mode == StepUpMode::Fail || self.stepped_up || (mode == StepUpMode::Popup && !resendable)
         {
             return Step::Done(Err(Error::StepUpRequired(Box::new(up))));
         }

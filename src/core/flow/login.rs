@@ -250,24 +250,32 @@ impl Login {
                 .push((String::from("prompt"), String::from("none")));
         }
         // RFC 8707: the grant covers every configured API (each `resource`,
-        // and its scopes), so that one refresh token can serve them all.
+        // and its scopes), every resource the current grant covers, and the
+        // caller's own: one refresh token serves them all, and a new login
+        // (a step-up, a resource learned later) never narrows the grant.
         let mut scope = st.config.scope.clone();
-        if !self
-            .options
-            .extra_params
+        let granted = st
+            .mem
+            .as_ref()
+            .and_then(|r| r.session.as_ref())
+            .map(|s| s.granted.clone())
+            .unwrap_or_default();
+        let wanted: Vec<(String, String)> = st
+            .config
+            .resources
             .iter()
-            .any(|(k, _)| k == "resource")
-        {
-            for rule in &st.config.resources {
-                let r = (String::from("resource"), rule.target.resource.clone());
-                if !self.options.extra_params.contains(&r) {
-                    self.options.extra_params.push(r);
-                }
-                for word in rule.target.scope.split(' ').filter(|w| !w.is_empty()) {
-                    if !scope.split(' ').any(|s| s == word) {
-                        scope.push(' ');
-                        scope.push_str(word);
-                    }
+            .map(|r| (r.target.resource.clone(), r.target.scope.clone()))
+            .chain(granted.into_iter().map(|g| (g, String::new())))
+            .collect();
+        for (resource, words) in wanted {
+            let r = (String::from("resource"), resource);
+            if !self.options.extra_params.contains(&r) {
+                self.options.extra_params.push(r);
+            }
+            for word in words.split(' ').filter(|w| !w.is_empty()) {
+                if !scope.split(' ').any(|s| s == word) {
+                    scope.push(' ');
+                    scope.push_str(word);
                 }
             }
         }

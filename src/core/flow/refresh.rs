@@ -167,7 +167,7 @@ impl AccessToken {
                         if *done == id
                             && (st.refresh.target == self.target
                                 || r.as_ref()
-                                    .map_or(true, |s| !self.force && !self.due(st, host, s))) =>
+                                    .is_ok_and(|s| !self.force && !self.due(st, host, s))) =>
                     {
                         self.state = State::Finished;
                         Step::Done(r.clone())
@@ -249,6 +249,11 @@ impl AccessToken {
             return self.finish(st, host, Err(e));
         }
         let Some(rt) = s.tokens.refresh_token.clone() else {
+            // An API's token needs a refresh token; the session's own may still be good.
+            if let Some(t) = &self.target {
+                let e = Error::ResourceNotGranted(t.resource.clone());
+                return self.finish(st, host, Err(e));
+            }
             self.save(st, host, None);
             host.emit(Event::SessionExpired);
             return self.finish(st, host, Err(Error::LoginRequired));
@@ -298,12 +303,14 @@ impl AccessToken {
                     if !self.due(st, host, &s) {
                         return self.finish(st, host, Ok(s));
                     }
-                    // Rotated by another tab, and no fresh token for this
-                    // target with it: ask again with the new refresh token.
-                    if self.target.is_some() {
-                        self.seen = (rec.epoch, rec.gen);
-                        return self.decide(st, host);
-                    }
+                    // Rotated by another tab (a refresh for another API leaves
+                    // this token due): ask again with the new refresh token.
+                    self.seen = (rec.epoch, rec.gen);
+                    return self.decide(st, host);
+                }
+                // Refused for one API only (consent, a policy): the session stays.
+                if self.target.is_some() {
+                    return self.finish(st, host, Err(e));
                 }
                 if rec.epoch == self.epoch() {
                     self.save(st, host, None);
