@@ -132,6 +132,15 @@ pub fn field(pairs: &[(String, String)], key: &str) -> Option<String> {
     pairs.iter().find(|(n, _)| n == key).map(|(_, v)| v.clone())
 }
 
+/// Every value of `key`, in order (a repeated parameter).
+pub fn fields(pairs: &[(String, String)], key: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(n, _)| n == key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
 /// Appends a `u64` in decimal.
 pub fn push_u64(out: &mut String, mut n: u64) {
     let mut buf = [0u8; 20];

@@ -397,9 +397,9 @@ impl Error {
                 )
             }
             Error::ResourceNotGranted(r) => join3(
-                "The login did not ask for the resource '",
+                "No token can be asked for the resource '",
                 r,
-                "': log in again with it in extraParams.resource (RFC 8707).",
+                "': the login did not ask for it (log in again with it in extraParams.resource, RFC 8707) or left no refresh token.",
             ),
             Error::ResourceMetadataInvalid(why) => join3(
                 "The API's protected resource metadata (RFC 9728) is refused: ",

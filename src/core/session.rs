@@ -243,19 +243,13 @@ pub fn decode_record(record: &str) -> Option<Record> {
         },
         claims,
         dpop_key: get("k"),
-        resources: Vec::new(),
-        granted: Vec::new(),
-    };
-    let mut session = session;
-    for (k, v) in &pairs {
         // A damaged API token is only a token to ask for again: the record stays.
-        if let (true, Some(r)) = (k == "res", decode_resource(v)) {
-            session.resources.push(r);
-        }
-        if k == "gr" {
-            session.granted.push(v.clone());
-        }
-    }
+        resources: crate::core::encoding::fields(&pairs, "res")
+            .iter()
+            .filter_map(|v| decode_resource(v))
+            .collect(),
+        granted: crate::core::encoding::fields(&pairs, "gr"),
+    };
     Some(Record {
         gen,
         epoch,

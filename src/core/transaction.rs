@@ -134,11 +134,7 @@ pub fn decode_record(record: &str) -> Result<PendingAuthorization, Error> {
             None => None,
         },
         acr_values: get("acr"),
-        resources: pairs
-            .iter()
-            .filter(|(k, _)| k == "res")
-            .map(|(_, v)| v.clone())
-            .collect(),
+        resources: super::encoding::fields(&pairs, "res"),
         dpop_key: get("k"),
     })
 }

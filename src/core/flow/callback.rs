@@ -21,7 +21,7 @@ use super::call::Call;
 use super::settle::Settle;
 use super::store::pending_key;
 use super::verify::{jwks_request, Verify};
-use super::{out_of_order, Area, AreaStore, ClientState, Effect, Event, Host, Outcome, Step};
+use super::{out_of_order, Area, ClientState, Effect, Event, Host, Outcome, Step};
 use crate::core::authorize::{has_openid, POPUP_STATE_PREFIX, SILENT_STATE_PREFIX};
 use crate::core::callback::{clean_callback_url, parse_callback};
 use crate::core::encoding::{b64url, parse_pairs, parse_u64, push_u64, FormBuilder};
@@ -31,7 +31,6 @@ use crate::core::secret::{redact, Redacted};
 use crate::core::secret::{AccessToken, IdToken, RefreshToken};
 use crate::core::session::{revocation_request, Session, Tokens};
 use crate::core::token::{code_exchange, parse_token_response};
-use crate::core::transaction::Transactions;
 
 /// What a successful callback yields.
 #[derive(Debug, Clone)]
@@ -130,11 +129,7 @@ fn decode(text: &str) -> Option<Pending> {
         nonce: get("n"),
         max_age: num("ma").map_or(Some(None), |n| n.map(Some))?,
         acr_values: get("acr"),
-        resources: pairs
-            .iter()
-            .filter(|(k, _)| k == "res")
-            .map(|(_, v)| v.clone())
-            .collect(),
+        resources: crate::core::encoding::fields(&pairs, "res"),
         app_state: get("as"),
         epoch: num("e")??,
         dpop_key: get("k"),
@@ -420,14 +415,7 @@ impl Callback {
             self.keep_url = true;
             return Ok(State::Relaying(false, response.state.clone()));
         }
-        let txs = Transactions::new(
-            AreaStore {
-                host,
-                area: Area::Session,
-            },
-            &st.ns,
-            st.config.transaction_ttl_ms,
-        );
+        let txs = st.transactions(host);
         let pending = match txs.take(&response.state, host.now_ms()) {
             Ok(p) => p,
             // A popup's login lives in the page that opened the popup.

@@ -5,7 +5,7 @@
 //! [`KEPT_DPOP_KEYS`] of this client let go (sessions whose tab closed
 //! without a logout leave theirs behind).
 
-use super::{unexpected, Area, AreaStore, ClientState, Effect, Host, HttpRequest, Outcome, Step};
+use super::{unexpected, ClientState, Effect, Host, HttpRequest, Outcome, Step};
 use crate::core::authorize::{
     authorize, authorize_params, par_redirect_url, par_request, parse_par_response,
     AuthorizeRequest, Entropy, PendingAuthorization, POPUP_STATE_PREFIX, SILENT_STATE_PREFIX,
@@ -13,7 +13,6 @@ use crate::core::authorize::{
 use crate::core::config::{LoginOptions, ParMode};
 use crate::core::error::Error;
 use crate::core::secret::CodeVerifier;
-use crate::core::transaction::Transactions;
 
 const PAR_MISSING: &str =
     "pushedAuthorizationRequests is true but the provider has no pushed_authorization_request_endpoint";
@@ -167,7 +166,7 @@ impl Login {
                     )
                 });
                 if url.is_err() {
-                    self.transactions(st, host).abandon(&pending.state);
+                    st.transactions(host).abandon(&pending.state);
                 }
                 return self.done(host, url);
             }
@@ -178,21 +177,6 @@ impl Login {
             Ok(Err(request)) => Step::Effect(Effect::Http(request)),
             Err(e) => Step::Done(Err(e)),
         }
-    }
-
-    fn transactions<'a>(
-        &self,
-        st: &ClientState,
-        host: &'a dyn Host,
-    ) -> Transactions<AreaStore<'a>> {
-        Transactions::new(
-            AreaStore {
-                host,
-                area: Area::Session,
-            },
-            &st.ns,
-            st.config.transaction_ttl_ms,
-        )
     }
 
     /// The authorization URL, or the PAR request to send first.
@@ -299,7 +283,7 @@ impl Login {
         };
         let now = host.now_ms();
         let app_state = self.options.app_state.take();
-        let txs = self.transactions(st, host);
+        let txs = st.transactions(host);
         let Some(endpoint) = par_endpoint else {
             let (url, mut pending) = authorize(&request, &e, verifier, now, app_state)?;
             pending.dpop_key.clone_from(&self.key);

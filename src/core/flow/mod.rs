@@ -50,7 +50,7 @@ use super::encoding::{b64url, push_u64};
 use super::error::Error;
 use super::id_token::Alg;
 use super::session::{Record, Session};
-use super::transaction::Store;
+use super::transaction::{Store, Transactions};
 
 /// Which store a key lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +262,18 @@ pub struct ClientState {
 }
 
 impl ClientState {
+    /// This client's login transactions (in the tab's sessionStorage).
+    pub(crate) fn transactions<'a>(&self, host: &'a dyn Host) -> Transactions<AreaStore<'a>> {
+        Transactions::new(
+            AreaStore {
+                host,
+                area: Area::Session,
+            },
+            &self.ns,
+            self.config.transaction_ttl_ms,
+        )
+    }
+
     /// The Web Lock that serialises refreshes of this client across tabs.
     pub fn lock_name(&self) -> String {
         let mut n = String::from("pkce-wasm.refresh.");

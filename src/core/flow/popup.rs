@@ -15,12 +15,11 @@
 
 use super::callback::{Callback, CallbackResult};
 use super::login::Login;
-use super::{out_of_order, Area, AreaStore, ClientState, Effect, Host, Outcome, Step};
+use super::{out_of_order, ClientState, Effect, Host, Outcome, Step};
 use crate::core::callback::parse_callback;
 use crate::core::config::LoginOptions;
 use crate::core::error::Error;
 use crate::core::secret::State as LoginState;
-use crate::core::transaction::Transactions;
 
 /// How long a popup login waits for the response by default: 5 minutes.
 pub const DEFAULT_POPUP_TIMEOUT_MS: u64 = 300_000;
@@ -110,15 +109,7 @@ impl PopupLogin {
     ) -> Step<CallbackResult> {
         // A login that ends before its answer came leaves no transaction behind.
         if let State::Opening(state) | State::Waiting(state) = &self.state {
-            Transactions::new(
-                AreaStore {
-                    host,
-                    area: Area::Session,
-                },
-                &st.ns,
-                st.config.transaction_ttl_ms,
-            )
-            .abandon(state);
+            st.transactions(host).abandon(state);
         }
         if self.silent {
             host.close_frame(self.n);
