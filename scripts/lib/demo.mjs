@@ -24,14 +24,17 @@ async function discover(issuer) {
  */
 export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope = 'openid profile email', hook, accessTokenTtl, parTtl, providerOptions = {}, extraMounts = {}, extraRedirectPaths = [], clientOptions = {}, pageHeaders } = {}) {
   let config;
+  let meta;
+  let idp;
   const app = await startStatic({
     port,
     headers: pageHeaders,
+    // Only the embedded provider knows the demo API's introspection credentials.
+    routes: { '/api/me': (req, res) => demoApi(req, res, idp ? meta?.introspection_endpoint : undefined) },
     mounts: { '/': path.join(root, 'www'), '/dist/': path.join(root, 'dist'), ...extraMounts },
     config: () => config,
   });
   const redirectUri = app.origin + '/';
-  let idp;
   if (!issuer) {
     idp = await startProvider({
       appOrigin: app.origin,
@@ -48,7 +51,7 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
   }
   // The demo configures only what an app would: the SDK discovers the rest.
   config = { issuer, clientId, redirectUri, scope, ...clientOptions };
-  const meta = await discover(issuer);
+  meta = await discover(issuer);
   return {
     url: redirectUri,
     origin: app.origin,
@@ -61,4 +64,33 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
       await idp?.close();
     },
   };
+}
+
+/**
+ * The demo's API, `GET /api/me`: a resource server on the app's origin that
+ * checks the bearer token by token introspection (RFC 7662) at the embedded
+ * provider, as client `resource-server`, and answers who the token is for.
+ * An unknown or expired token is a 401 with `error="invalid_token"`, which
+ * `client.fetch` answers with one refresh and a retry.
+ */
+async function demoApi(req, res, introspectionEndpoint) {
+  const reply = (status, body, headers = {}) => {
+    res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+  const token = /^Bearer ([^\s]+)$/.exec(req.headers.authorization ?? '')?.[1];
+  if (!token) return reply(401, { error: 'no bearer token' }, { 'WWW-Authenticate': 'Bearer realm="demo"' });
+  if (!introspectionEndpoint) return reply(503, { error: 'the demo API needs the embedded provider (token introspection)' });
+  try {
+    const answer = await fetch(introspectionEndpoint, {
+      method: 'POST',
+      headers: { Authorization: 'Basic ' + Buffer.from('resource-server:rs-secret').toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }),
+    });
+    const info = answer.ok ? await answer.json() : {};
+    if (!info.active) return reply(401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    reply(200, { message: `Hello, ${info.sub}.`, sub: info.sub, scope: info.scope, client_id: info.client_id, expires_in: info.exp - Math.floor(Date.now() / 1000) });
+  } catch {
+    reply(502, { error: 'introspection failed' });
+  }
 }

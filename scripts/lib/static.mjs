@@ -24,8 +24,9 @@ const TYPES = {
  * @param {() => object} [o.config] served as /config.json
  * @param {number} [o.port]
  * @param {(pathname: string) => Record<string, string>} [o.headers] extra response headers (tests: a CSP)
+ * @param {Record<string, (req, res) => Promise<void>>} [o.routes] exact paths answered by a handler (the demo API)
  */
-export async function startStatic({ mounts, config, port = 0, headers = () => ({}) }) {
+export async function startStatic({ mounts, config, port = 0, headers = () => ({}), routes = {} }) {
   const prefixes = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -34,6 +35,7 @@ export async function startStatic({ mounts, config, port = 0, headers = () => ({
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify(config()));
     }
+    if (Object.hasOwn(routes, url.pathname)) return routes[url.pathname](req, res);
     let pathname = decodeURIComponent(url.pathname);
     if (pathname.endsWith('/')) pathname += 'index.html';
     const mount = prefixes.find(([prefix]) => pathname.startsWith(prefix));

@@ -70,8 +70,8 @@ test('full login: tokens, ID token claims, clean URL, userinfo through the beare
     assert.match(await page.textContent('#expires'), /in \d+ s/);
     assert.equal(await page.textContent('#refresh-token'), 'issued (kept in memory)');
     // What a person sees: the Refresh button keeps its label and is usable.
-    const refresh = page.getByRole('button', { name: 'Refresh' });
-    assert.equal(await refresh.textContent(), 'Refresh');
+    const refresh = page.getByRole('button', { name: 'Refresh tokens', exact: true });
+    assert.equal(await refresh.innerText(), 'Refresh tokens');
     assert.equal(await refresh.isEnabled(), true);
     assert.equal(await page.locator('[id]').evaluateAll((els) => els.length - new Set(els.map((e) => e.id)).size), 0, 'no duplicate ids');
     assert.deepEqual(JSON.parse(await page.textContent('#app-state')).returnTo, '/');
