@@ -10,7 +10,7 @@
 /** Stable error codes (see the README's error table). Provider codes pass through too. */
 export type PkceWasmErrorCode =
   | 'invalid_config' | 'invalid_code_verifier' | 'reserved_parameter' | 'storage_unavailable'
-  | 'crypto_unavailable' | 'not_a_callback' | 'invalid_callback' | 'duplicate_parameter'
+  | 'crypto_unavailable' | 'no_window' | 'not_a_callback' | 'invalid_callback' | 'duplicate_parameter'
   | 'popup_blocked' | 'popup_closed' | 'popup_replaced' | 'popup_response_sent'
   | 'silent_timeout' | 'third_party_cookies_blocked' | 'silent_response_sent'
   | 'missing_state' | 'state_mismatch' | 'no_pending_login' | 'callback_replayed' | 'callback_other_client' | 'transaction_expired'

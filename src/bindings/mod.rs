@@ -279,7 +279,7 @@ fn client(state: ClientState, host: WebHost, spawn: Function) -> JsValue {
 /// the client. `spawn(op)` runs background operations (auto refresh).
 #[wasm_bindgen(js_name = createClient)]
 pub fn create_client(options: JsValue, spawn: Function) -> Op {
-    match config_from_json(&json(&options)) {
+    match crate::web::in_page().and_then(|()| config_from_json(&json(&options))) {
         Ok(config) => Op::new(Inner::Create(
             Box::new(Create::start(config)),
             Some(WebHost::default()),

@@ -173,6 +173,8 @@ pub enum Error {
     Timeout,
     /// `crypto.getRandomValues` is unavailable (not a secure context?).
     CryptoUnavailable,
+    /// No `window`: a worker or a server, with no page storage or navigation.
+    NoWindow,
     /// The callback lacks `iss` though the provider advertises it (RFC 9207 §2.4).
     IssuerMissing,
     /// The discovery document answered non-2xx.
@@ -306,6 +308,7 @@ impl Error {
             Error::Network => ("network_error", "The request failed (network, CORS or a blocked URL)."),
             Error::Timeout => ("timeout", "No answer in time; the request was aborted."),
             Error::CryptoUnavailable => ("crypto_unavailable", "No crypto.getRandomValues: pkce-wasm needs a secure context (https or loopback)."),
+            Error::NoWindow => ("no_window", "No window (a worker?): make the client in the page, post its access token to the worker."),
             Error::IssuerMissing => ("iss_missing", "The callback has no iss though the provider sends one (RFC 9207): a possible mix-up attack."),
             Error::DiscoveryFailed(_) => ("discovery_failed", "The discovery document could not be fetched."),
             Error::DiscoveryNotJson => ("discovery_not_json", "The discovery document is not JSON."),
@@ -529,6 +532,7 @@ mod tests {
             Error::Network,
             Error::Timeout,
             Error::CryptoUnavailable,
+            Error::NoWindow,
             Error::IssuerMissing,
             Error::DiscoveryFailed(500),
             Error::DiscoveryNotJson,
@@ -610,6 +614,7 @@ mod tests {
                 Error::Network => {}
                 Error::Timeout => {}
                 Error::CryptoUnavailable => {}
+                Error::NoWindow => {}
                 Error::IssuerMissing => {}
                 Error::DiscoveryFailed(_) => {}
                 Error::DiscoveryNotJson => {}
@@ -683,7 +688,7 @@ mod tests {
             assert!(!seen.contains(&code), "{code} twice");
             seen.push(code);
         }
-        assert_eq!(seen.len(), 78);
+        assert_eq!(seen.len(), 79);
     }
 
     fn provider(code: &str) -> Error {

@@ -71,6 +71,7 @@ impl Client {
     /// Checks the configuration, discovers the provider if asked to, restores
     /// a stored session, and makes a client.
     pub async fn create(config: Config) -> Result<Self, Error> {
+        super::in_page()?;
         let host = WebHost::default();
         let mut slots = Slots::new();
         let mut create = Create::start(config);

@@ -78,6 +78,12 @@ fn window() -> Option<web_sys::Window> {
     web_sys::window()
 }
 
+/// A client needs a page: its storage, navigation and tabs. In a worker,
+/// [`Error::NoWindow`] at once rather than a later storage failure.
+pub(crate) fn in_page() -> Result<(), Error> {
+    window().map(drop).ok_or(Error::NoWindow)
+}
+
 fn storage(area: Area) -> Result<web_sys::Storage, Error> {
     let w = window().ok_or(Error::StorageUnavailable)?;
     let s = match area {

@@ -25,6 +25,7 @@ mod promise;
 pub use exec::{perform, settle, Pending, Performed, Slots};
 #[cfg(feature = "bindings")]
 pub(crate) use host::get;
+pub(crate) use host::in_page;
 pub use host::{Listener, Spawn, WebHost};
 
 #[cfg(feature = "rust-api")]
