@@ -6,10 +6,15 @@ use super::authorize::ResponseMode;
 use super::discovery::{metadata_from_json, ProviderMetadata};
 use super::error::Error;
 use super::json::{self, Value};
+pub use super::options::{
+    login_options_from_json, logout_options_from_json, popup_timeout_from_json,
+    token_options_from_json, LoginOptions,
+};
+pub use super::resource::{resource_for, ResourceRule};
+use super::resource::{resource_rule, RESOURCES};
 use super::session::DEFAULT_LEEWAY_MS;
 use super::transaction::DEFAULT_TTL_MS;
 use super::url::is_http_url;
-use crate::core::secret::redact;
 
 /// Default allowed clock skew for `exp`/`iat`, seconds.
 pub const DEFAULT_CLOCK_SKEW_S: u64 = 60;
@@ -113,34 +118,6 @@ pub struct Config {
     pub resources: Vec<ResourceRule>,
     /// `fetch` on a step-up challenge (default: fail typed).
     pub step_up: StepUpMode,
-}
-
-/// Requests under `prefix` carry a token for `target` (RFC 8707).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceRule {
-    /// An origin (`https://api.example.com`) or a URL prefix (`https://example.com/api/`).
-    pub prefix: String,
-    /// The resource indicator and scope its tokens are asked for.
-    pub target: crate::core::session::Target,
-}
-
-impl ResourceRule {
-    /// Whether `url` is under this rule's prefix: the same origin, and the
-    /// path at or below the prefix's (a prefix without a path is the origin).
-    pub fn covers(&self, url: &str) -> bool {
-        let Some(rest) = url.strip_prefix(self.prefix.as_str()) else {
-            return false;
-        };
-        self.prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
-    }
-}
-
-/// The rule whose prefix covers `url`, the longest if several do.
-pub fn resource_for<'a>(rules: &'a [ResourceRule], url: &str) -> Option<&'a ResourceRule> {
-    rules
-        .iter()
-        .filter(|r| r.covers(url))
-        .max_by_key(|r| r.prefix.len())
 }
 
 /// How long a silent login waits for the provider by default: 10 s.
@@ -405,179 +382,6 @@ pub fn config_from_json(text: &str) -> Result<Config, Error> {
     Ok(c)
 }
 
-const RESOURCES: &str =
-    "resources maps https URL prefixes to { resource: an absolute URI without a fragment, scope?: a string }";
-
-/// RFC 8707 §2: an absolute URI (a scheme, then `:`) without a fragment.
-fn is_resource_indicator(r: &str) -> bool {
-    let scheme = r.split_once(':').map_or("", |(s, _)| s);
-    !scheme.is_empty()
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        && !r.contains('#')
-        && r.bytes().all(|b| b > b' ' && b != 0x7f)
-}
-
-fn resource_rule(prefix: &str, v: &Value) -> Result<ResourceRule, Error> {
-    let resource = opt_str(v, "resource", RESOURCES)?.ok_or(Error::InvalidConfig(RESOURCES))?;
-    let scope = opt_str(v, "scope", RESOURCES)?.unwrap_or_default();
-    // RFC 8707 §2: absolute, no fragment. The prefix: where its tokens may go.
-    if !is_resource_indicator(&resource) || !matches!(v, Value::Object(_)) {
-        return Err(Error::InvalidConfig(RESOURCES));
-    }
-    crate::core::url::check_url(prefix, RESOURCES)?;
-    if prefix.contains('\\') {
-        return Err(Error::InvalidConfig(RESOURCES));
-    }
-    // The origin as browsers write it (lowercase, no default port), then the path as given.
-    let origin = crate::core::url::origin(prefix).ok_or(Error::InvalidConfig(RESOURCES))?;
-    let after = prefix.find("://").map_or(0, |i| i + 3);
-    let path = prefix
-        .get(after..)
-        .and_then(|r| r.find(['/', '?']).and_then(|i| r.get(i..)))
-        .unwrap_or("");
-    let mut prefix = origin;
-    prefix.push_str(path);
-    Ok(ResourceRule {
-        prefix,
-        target: crate::core::session::Target { resource, scope },
-    })
-}
-
-/// `getAccessToken` options from their JSON text: `forceRefresh`, and
-/// `resource` with its `scope` (default: the scope `resources` gives that
-/// resource, else none). Anything but an object means none.
-pub fn token_options_from_json(
-    text: &str,
-    rules: &[ResourceRule],
-) -> Result<(bool, Option<crate::core::session::Target>), Error> {
-    const PROBLEM: &str =
-        "getAccessToken: resource must be an absolute URI without a fragment, scope a string";
-    let Some(o @ Value::Object(_)) = json::parse(text) else {
-        return Ok((false, None));
-    };
-    let force = o.get("forceRefresh").and_then(Value::as_bool) == Some(true);
-    let scope = opt_str(&o, "scope", PROBLEM)?;
-    let Some(resource) = opt_str(&o, "resource", PROBLEM)? else {
-        return match scope {
-            Some(_) => Err(Error::InvalidConfig(
-                "getAccessToken: scope goes with resource",
-            )),
-            None => Ok((force, None)),
-        };
-    };
-    let scope = scope.unwrap_or_else(|| {
-        rules
-            .iter()
-            .find(|r| r.target.resource == resource)
-            .map(|r| r.target.scope.clone())
-            .unwrap_or_default()
-    });
-    if !is_resource_indicator(&resource) {
-        return Err(Error::InvalidConfig(PROBLEM));
-    }
-    Ok((
-        force,
-        Some(crate::core::session::Target { resource, scope }),
-    ))
-}
-
-/// Per-login options.
-#[derive(Default, Clone)]
-pub struct LoginOptions {
-    /// Application state (JSON text) handed back by the callback.
-    pub app_state: Option<String>,
-    /// Extra authorization parameters; protocol parameters are refused.
-    pub extra_params: Vec<(String, String)>,
-    /// A caller-supplied code verifier (checked); normally left `None`.
-    pub code_verifier: Option<String>,
-}
-
-impl core::fmt::Debug for LoginOptions {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("LoginOptions")
-            .field("app_state", &self.app_state)
-            .field("extra_params", &self.extra_params)
-            .field("code_verifier", &redact(&self.code_verifier))
-            .finish()
-    }
-}
-
-const EXTRA_PROBLEM: &str =
-    "extraParams values must be strings, numbers, booleans or arrays of them";
-
-fn param_text(v: &Value) -> Result<Option<String>, Error> {
-    Ok(match v {
-        Value::Null => None,
-        Value::String(s) | Value::Number(s) => Some(s.clone()),
-        Value::Bool(b) => Some(String::from(if *b { "true" } else { "false" })),
-        _ => return Err(Error::InvalidConfig(EXTRA_PROBLEM)),
-    })
-}
-
-/// `loginWithRedirect` / `authorizeUrl` options from their JSON text
-/// (`undefined` options arrive as `null`).
-pub fn login_options_from_json(text: &str) -> Result<LoginOptions, Error> {
-    let o = match json::parse(text) {
-        Some(Value::Null) => return Ok(LoginOptions::default()),
-        Some(o @ Value::Object(_)) => o,
-        _ => return Err(Error::InvalidConfig("login options must be an object")),
-    };
-    let mut out = LoginOptions {
-        app_state: o.get("appState").map(Value::to_json),
-        code_verifier: opt_str(&o, "codeVerifier", "codeVerifier must be a string")?,
-        ..LoginOptions::default()
-    };
-    match o.get("extraParams") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(members)) => {
-            for (k, v) in members {
-                let values = match v {
-                    Value::Array(items) => items.as_slice(),
-                    one => core::slice::from_ref(one),
-                };
-                for item in values {
-                    if let Some(s) = param_text(item)? {
-                        out.extra_params.push((k.clone(), s));
-                    }
-                }
-            }
-        }
-        Some(_) => return Err(Error::InvalidConfig("extraParams must be an object")),
-    }
-    Ok(out)
-}
-
-/// A popup login's `popupTimeout` (whole seconds, 1 to 3600; default 300)
-/// from the options' JSON text, in milliseconds.
-pub fn popup_timeout_from_json(text: &str) -> Result<u64, Error> {
-    let seconds = match json::parse(text) {
-        Some(o @ Value::Object(_)) => match o.get("popupTimeout") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_u64().filter(|s| (1..=3600).contains(s)).ok_or(
-                Error::InvalidConfig("popupTimeout must be whole seconds, 1 to 3600"),
-            )?),
-        },
-        _ => None,
-    };
-    Ok(seconds.map_or(crate::core::flow::DEFAULT_POPUP_TIMEOUT_MS, |s| s * 1000))
-}
-
-/// `logout` options from their JSON text: `returnTo` (a string, or a `URL`,
-/// which serialises to its href) and `localOnly`.
-pub fn logout_options_from_json(text: &str) -> Result<(Option<String>, bool), Error> {
-    const PROBLEM: &str = "returnTo must be an http(s) URL";
-    match json::parse(text) {
-        Some(Value::Null) => Ok((None, false)),
-        Some(o @ Value::Object(_)) => Ok((
-            opt_str(&o, "returnTo", PROBLEM)?,
-            o.get("localOnly").and_then(Value::as_bool) == Some(true),
-        )),
-        _ => Err(Error::InvalidConfig("logout options must be an object")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -679,60 +483,5 @@ mod tests {
                 .code(),
             "discovery_issuer_mismatch"
         );
-    }
-
-    #[test]
-    fn logout_options() {
-        assert_eq!(logout_options_from_json("null").unwrap(), (None, false));
-        assert_eq!(
-            logout_options_from_json(r#"{"returnTo":"https://app/","localOnly":true}"#).unwrap(),
-            (Some("https://app/".into()), true)
-        );
-        assert_eq!(
-            logout_options_from_json(r#"{"returnTo":42}"#)
-                .unwrap_err()
-                .code(),
-            "invalid_config"
-        );
-    }
-
-    #[test]
-    fn login_options() {
-        let o = login_options_from_json(
-            r#"{"appState":{"returnTo":"/x","n":[1,true,null]},"extraParams":{"prompt":"login","max_age":0,"x":["a","b"],"f":true,"skip":null}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            o.app_state.as_deref(),
-            Some(r#"{"returnTo":"/x","n":[1,true,null]}"#)
-        );
-        let p: Vec<(&str, &str)> = o
-            .extra_params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_eq!(
-            p,
-            [
-                ("prompt", "login"),
-                ("max_age", "0"),
-                ("x", "a"),
-                ("x", "b"),
-                ("f", "true")
-            ]
-        );
-        assert!(login_options_from_json("null").unwrap().app_state.is_none());
-        for bad in [
-            "5",
-            r#"{"extraParams":"a"}"#,
-            r#"{"extraParams":{"claims":{"a":1}}}"#,
-            r#"{"codeVerifier":12}"#,
-        ] {
-            assert_eq!(
-                login_options_from_json(bad).unwrap_err().code(),
-                "invalid_config",
-                "{bad}"
-            );
-        }
     }
 }
