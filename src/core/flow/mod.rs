@@ -17,6 +17,7 @@ mod effect;
 mod fetch;
 mod login;
 mod logout;
+mod pending;
 mod popup;
 mod refresh;
 mod settle;
