@@ -25,9 +25,12 @@ node scripts/lib/minify-names.mjs "$OUT"
 [ "$OUT" = pkg ] || exit 0
 # What the package ships (dist/): the ESM entry (the wrapper and the glue in
 # one minified module, which finds the wasm next to itself), the script-tag
-# build (one IIFE defining window.PkceWasm), and the wasm.
+# build (one IIFE defining window.PkceWasm), the React binding, and the wasm.
 mkdir -p dist
 node_modules/.bin/esbuild js/index.js --bundle --format=esm --minify --log-level=error --outfile=dist/pkce-wasm.js
 node_modules/.bin/esbuild js/global.js --bundle --format=iife --global-name=PkceWasm --minify \
   --log-level=error --outfile=dist/pkce-wasm.global.js
 cp pkg/pkce_wasm_bg.wasm dist/pkce_wasm_bg.wasm
+# pkce-wasm/react: minified, not bundled — `react` and the SDK (./pkce-wasm.js,
+# next to it) stay imports, so an app gets one React and one copy of the SDK.
+node_modules/.bin/esbuild js/react.js --format=esm --minify --log-level=error --outfile=dist/react.js

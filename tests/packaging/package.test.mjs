@@ -67,7 +67,9 @@ test('the tarball holds exactly the runtime files: no sources, tests, maps or no
     'dist/pkce-wasm.global.js',
     'dist/pkce-wasm.js',
     'dist/pkce_wasm_bg.wasm',
+    'dist/react.js',
     'js/index.d.ts',
+    'js/react.d.ts',
     'package.json',
   ]);
   const pkg = JSON.parse(fs.readFileSync(path.join(unpacked, 'package.json'), 'utf8'));
