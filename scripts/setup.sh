@@ -34,11 +34,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; th
 fi
 
 # 4. Chromium + ChromeDriver and Firefox ESR from Debian, in one apt run
-#    (wasm-opt comes from npm: binaryen). Any Firefox on PATH will do.
+#    (wasm-opt comes from npm: binaryen). geckodriver starts the `firefox` on
+#    PATH (Debian's firefox-esr installs one); any Firefox there will do.
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
-command -v firefox >/dev/null || command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
+command -v firefox >/dev/null || need_apt+=(firefox-esr)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     say "installing ${need_apt[*]} from Debian"
