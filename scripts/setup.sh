@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
+GECKODRIVER_VERSION=0.37.1
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: cannot read the pinned wasm-bindgen version from Cargo.toml" >&2; exit 1; }
 
@@ -32,22 +33,31 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; th
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# 4. Chromium and ChromeDriver from Debian (wasm-opt comes from npm: binaryen)
+# 4. Chromium + ChromeDriver and Firefox ESR from Debian, in one apt run
+#    (wasm-opt comes from npm: binaryen). geckodriver starts the `firefox` on
+#    PATH (Debian's firefox-esr installs one); any Firefox there will do.
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v firefox >/dev/null || need_apt+=(firefox-esr)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     say "installing ${need_apt[*]} from Debian"
     apt-get update -o DPkg::Lock::Timeout=300 >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=300 "${need_apt[@]}" >/dev/null
   else
-    echo "setup: missing ${need_apt[*]}. Install Chromium + ChromeDriver (same major version) with your package manager, then re-run." >&2
+    echo "setup: missing ${need_apt[*]}. Install Chromium + ChromeDriver (same major version) and Firefox with your package manager, then re-run." >&2
     exit 1
   fi
 fi
 
-# 5. npm dependencies (dev only: the SDK itself has none)
+# 5. geckodriver (Firefox's WebDriver) is not in Debian: build it from crates.io.
+if ! geckodriver --version 2>/dev/null | grep -q "^geckodriver $GECKODRIVER_VERSION\b"; then
+  say "installing geckodriver $GECKODRIVER_VERSION from crates.io (about 2 minutes, once)"
+  cargo install --locked geckodriver --version "$GECKODRIVER_VERSION"
+fi
+
+# 6. npm dependencies (dev only: the SDK itself has none)
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error

@@ -21,8 +21,39 @@ fi
 step "tier 1: native core — cargo test (unit tests and property tests)"
 cargo test --all-targets
 
-step "tier 2: web layer in headless Chromium — wasm-pack test"
-wasm-pack test --headless --chrome --mode no-install
+# One browser run of the web-layer tests. wasm-bindgen-test-runner takes the
+# first driver it finds: a *_REMOTE variable, then GECKODRIVER, SAFARIDRIVER,
+# CHROMEDRIVER (wasm-pack sets the one its flag names), then the first driver
+# on PATH, where geckodriver comes first. So the caller's driver variables are
+# dropped, and every test binary must say it ran in the browser asked for.
+browser_tier() { # $1: chrome | firefox; $2: the runner's name for it; then VAR=value for the run
+  local flag=$1 name=$2 log all ours
+  shift 2
+  log=$(mktemp)
+  env -u GECKODRIVER -u GECKODRIVER_REMOTE -u CHROMEDRIVER -u CHROMEDRIVER_REMOTE \
+    -u SAFARIDRIVER -u SAFARIDRIVER_REMOTE -u MSEDGEDRIVER -u MSEDGEDRIVER_REMOTE "$@" \
+    wasm-pack test --headless "--$flag" --mode no-install 2>&1 | tee "$log"
+  all=$(grep -c '^Running headless tests in ' "$log" || true)
+  ours=$(grep -c "^Running headless tests in $name " "$log" || true)
+  rm -f "$log"
+  if [ "$all" -eq 0 ] || [ "$all" -ne "$ours" ]; then
+    echo "the $name run ran $ours of $all test binaries in $name" >&2
+    exit 1
+  fi
+}
+
+step "tier 2: web layer in headless Chromium — wasm-pack test --chrome"
+browser_tier chrome Chrome
+
+# Firefox gets its prefs from webdriver.json (moz:firefoxOptions) and, from
+# geckodriver, the automation defaults. MOZ_DISABLE_NONLOCAL_CONNECTIONS=1 is
+# what Mozilla's own harnesses set: Firefox then honours the remote-settings
+# server override (a release build ignores it otherwise and polls
+# firefox.settings.services.mozilla.com), and a connection to a non-local
+# address crashes the browser, so a test reaching past loopback fails loudly
+# (the runner reports "http status: 500"; geckodriver's log says why).
+step "tier 2: the same tests in headless Firefox — wasm-pack test --firefox"
+browser_tier firefox Firefox MOZ_DISABLE_NONLOCAL_CONNECTIONS=1
 
 step "Rust API: the example builds for wasm32, the docs build with every item documented"
 cargo build --quiet --example login --target wasm32-unknown-unknown

@@ -1,4 +1,4 @@
-//! Browser tests of the web layer (`wasm-pack test --headless --chrome`):
+//! Browser tests of the web layer (`wasm-pack test --headless --chrome`, and `--firefox`):
 //! sessionStorage records, expiry, address-bar cleanup, fetch error mapping.
 //! fetch is stubbed inside the page; storage and history are the real ones.
 #![cfg(target_arch = "wasm32")]
