@@ -256,8 +256,11 @@ export class Client {
    * Ends the session: clears it, revokes the refresh token (RFC 7009), then
    * RP-initiated logout unless `localOnly`. Without an end-session endpoint,
    * `returnTo` must be this origin or listed in `postLogoutRedirectUris`.
+   * Resolves to `true` when the page is now on its way to the provider (or
+   * `returnTo`), `false` when it stays (`localOnly`, or no end-session
+   * endpoint and no `returnTo`).
    */
-  logout(options?: { returnTo?: string | URL; localOnly?: boolean }): Promise<void>;
+  logout(options?: { returnTo?: string | URL; localOnly?: boolean }): Promise<boolean>;
   /**
    * `fetch` with `Authorization: Bearer` for the configured `apiOrigins` only;
    * a 401 with `error="invalid_token"` refreshes once and retries.

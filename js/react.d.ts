@@ -40,8 +40,12 @@ export interface AuthContextValue extends AuthState {
    * undefined with the error in `error`.
    */
   loginWithPopup<AppState = unknown>(options?: LoginOptions & { popupTimeout?: number }): Promise<CallbackResult<AppState> | undefined>;
-  /** `client.logout`; a failure is put in `error`. */
-  logout(options?: { returnTo?: string | URL; localOnly?: boolean }): Promise<void>;
+  /**
+   * `client.logout`; a failure is put in `error` (and resolves `undefined`).
+   * Resolves `true` when the page is on its way to the provider; `false` when
+   * it stays (then a guard on the page starts a new login).
+   */
+  logout(options?: { returnTo?: string | URL; localOnly?: boolean }): Promise<boolean | undefined>;
   /** `client.getAccessToken` (rejects with a PkceWasmError). */
   getAccessToken(options?: { forceRefresh?: boolean; resource?: string; scope?: string }): Promise<string>;
   /** `client.getIdTokenClaims` (undefined while loading). */

@@ -33,14 +33,21 @@ const QUIET = ['callback_other_client', 'popup_response_sent', 'silent_response_
 // The page is only a relay for the window that started the login (and is closing).
 const RELAY = ['popup_response_sent', 'silent_response_sent'];
 
-// The page is on its way to the provider (a login or a logout by redirect), or
-// is a relay: a guard must not start a login of its own (it would race the
-// navigation). Module-private key of the context value.
-const LEAVING = Symbol('leaving');
+// What holds a guard back (module-private key of the context value): the
+// page is on its way to the provider (a login or a logout by redirect) or is
+// a relay, or a login of the user's own (a popup) is running. A guard must
+// not start a login then: it would race the navigation, or the popup.
+const HOLD = Symbol('hold');
+// A login failed (the callback, or one the user started): the guard waits
+// for the user rather than redirect again. Background errors (a refresh that
+// failed on the network) are shown in `error` but hold nothing.
+const FAILED = Symbol('failed');
+// A counter in the state, bumped when a hold ends: a guard looks again.
+const TICK = Symbol('tick');
 
 const EVENTS = ['loggedIn', 'tokensRefreshed', 'sessionExpired', 'loggedOut'];
 
-const INITIAL = { isLoading: true, isAuthenticated: false, user: undefined, error: undefined, client: undefined };
+const INITIAL = { isLoading: true, isAuthenticated: false, user: undefined, error: undefined, client: undefined, [FAILED]: false, [TICK]: 0 };
 
 const snapshot = (client) => {
   const isAuthenticated = client.isAuthenticated();
@@ -77,7 +84,12 @@ export function AuthProvider({ options, client, onRedirectCallback = returnToApp
   const source = useMemo(() => (key ? () => clientFor(key, options) : () => client), [key, client]);
   const [state, setState] = useState(INITIAL);
   const resolved = useRef(undefined);
+  // The client the provider is attached to (a promise), and how to attach again after it failed.
+  const attached = useRef(undefined);
+  const reattach = useRef(undefined);
+  // Reasons a guard must hold (see HOLD): navigating, and logins running.
   const leaving = useRef(false);
+  const running = useRef(0);
   const onRedirect = useRef(onRedirectCallback);
   useEffect(() => {
     onRedirect.current = onRedirectCallback;
@@ -87,68 +99,93 @@ export function AuthProvider({ options, client, onRedirectCallback = returnToApp
     let live = true;
     const offs = [];
     const update = (patch) => live && setState((s) => ({ ...s, ...patch }));
-    Promise.resolve(source()).then(
-      async (c) => {
-        // StrictMode's first effect run was cleaned up before the client
-        // resolved: only the run still mounted handles the callback.
-        if (!live) return;
-        resolved.current = c;
-        const sync = () => update(snapshot(c));
-        for (const event of EVENTS) offs.push(c.on(event, sync));
-        offs.push(c.on('loggedIn', () => update({ error: undefined })));
-        offs.push(c.on('error', (error) => update({ error })));
-        // Back from the provider through the back/forward cache: this page stayed, state may have moved.
-        const shown = (e) => e.persisted && ((leaving.current = false), sync());
-        addEventListener('pageshow', shown);
-        offs.push(() => removeEventListener('pageshow', shown));
-        let result;
-        let error;
-        if (c.isCallback()) {
-          try {
-            result = await c.handleRedirectCallback();
-          } catch (e) {
-            if (!QUIET.includes(e?.code)) error = e;
-            if (RELAY.includes(e?.code)) leaving.current = true;
-          }
+    resolved.current = undefined;
+    const attach = async (c) => {
+      // StrictMode's first effect run was cleaned up before the client
+      // resolved: only the run still mounted handles the callback.
+      if (!live) return;
+      resolved.current = c;
+      const sync = () => update(snapshot(c));
+      for (const event of EVENTS) offs.push(c.on(event, sync));
+      // A login, or a refresh that worked: whatever went wrong before is over.
+      offs.push(c.on('loggedIn', () => update({ error: undefined, [FAILED]: false })));
+      offs.push(c.on('tokensRefreshed', () => update({ error: undefined })));
+      offs.push(c.on('error', (error) => update({ error })));
+      // Back from the provider through the back/forward cache: this page stayed, state may have moved.
+      const shown = (e) => {
+        if (!e.persisted) return;
+        leaving.current = false;
+        setState((st) => ({ ...st, ...snapshot(c), [TICK]: st[TICK] + 1 }));
+      };
+      addEventListener('pageshow', shown);
+      offs.push(() => removeEventListener('pageshow', shown));
+      let result;
+      let error;
+      if (c.isCallback()) {
+        try {
+          result = await c.handleRedirectCallback();
+        } catch (e) {
+          if (!QUIET.includes(e?.code)) error = e;
+          if (RELAY.includes(e?.code)) leaving.current = true;
         }
-        update({ ...snapshot(c), isLoading: false, client: c, ...(error && { error }) });
-        // Before React renders that state: the app renders at appState's URL.
-        if (result && live) onRedirect.current?.(result.appState, result);
-      },
-      (error) => update({ isLoading: false, error }),
-    );
+      }
+      update({ ...snapshot(c), isLoading: false, client: c, ...(error && { error, [FAILED]: true }) });
+      // Before React renders that state: the app renders at appState's URL.
+      if (result && live) onRedirect.current?.(result.appState, result);
+    };
+    const connect = () => {
+      const p = Promise.resolve(source());
+      attached.current = p;
+      p.then(attach, (error) => {
+        // A failed creation is forgotten (clientFor): the next action attaches to a new one.
+        if (attached.current === p) attached.current = undefined;
+        update({ isLoading: false, error, [FAILED]: true });
+      });
+      return p;
+    };
+    reattach.current = () => attached.current ?? connect();
+    connect();
     return () => {
       live = false;
+      reattach.current = undefined;
       for (const off of offs) off();
     };
   }, [source]);
 
   // Stable functions (safe in effect dependencies); state changes only re-make the value.
   const actions = useMemo(() => {
-    const withClient = (fn) => Promise.resolve(source()).then(fn);
-    const setError = (error) => setState((s) => (s.error === error ? s : { ...s, error }));
+    const withClient = (fn) => Promise.resolve(resolved.current ?? reattach.current?.() ?? source()).then(fn);
+    // A guard looks again when a hold ends.
+    const release = (patch) => setState((s) => ({ ...s, ...(resolved.current && snapshot(resolved.current)), ...patch, [TICK]: s[TICK] + 1 }));
     // Interactive actions report failures in `error` (and resolve to undefined), as a click handler wants.
-    const interactive = (start, navigates = false) => {
-      setError(undefined);
-      if (navigates) leaving.current = true;
+    // `navigates(result)`: whether the page is now leaving (a redirect login always; a logout when it says so).
+    const interactive = (start, navigates) => {
+      setState((s) => ({ ...s, error: undefined, [FAILED]: false }));
+      running.current++;
+      leaving.current ||= navigates !== undefined;
       return start().then(
         (r) => {
-          if (resolved.current) setState((s) => ({ ...s, ...snapshot(resolved.current) }));
+          running.current--;
+          leaving.current = navigates?.(r) ?? false;
+          release({});
           return r;
         },
         (e) => {
+          running.current--;
           leaving.current = false;
-          setError(e);
+          // A newer popup login took this one's window over: not an error, the newer one goes on.
+          release(e?.code === 'popup_replaced' ? {} : { error: e, [FAILED]: true });
           return undefined;
         },
       );
     };
     return {
-      [LEAVING]: leaving,
-      loginWithRedirect: (o) => interactive(() => withClient((c) => c.loginWithRedirect(o)), true),
+      [HOLD]: () => leaving.current || running.current > 0,
+      loginWithRedirect: (o) => interactive(() => withClient((c) => c.loginWithRedirect(o)), () => true),
       // The popup must open in the click itself: the resolved client is called synchronously.
       loginWithPopup: (o) => interactive(() => (resolved.current ? resolved.current.loginWithPopup(o) : withClient((c) => c.loginWithPopup(o)))),
-      logout: (o) => interactive(() => withClient((c) => c.logout(o)), !o?.localOnly),
+      // logout resolves to whether the page is now on its way to the provider (or returnTo).
+      logout: (o) => interactive(() => withClient((c) => c.logout(o)), (navigating) => navigating === true),
       getAccessToken: (o) => withClient((c) => c.getAccessToken(o)),
       getIdTokenClaims: () => resolved.current?.getIdTokenClaims(),
       getUser: (o) => withClient((c) => c.getUser(o)),
@@ -183,18 +220,18 @@ export function useAuth() {
  */
 export function RequireAuth({ children, fallback = null, loginOptions }) {
   const auth = useAuth();
-  const { isLoading, isAuthenticated, error, loginWithRedirect } = auth;
+  const { isLoading, isAuthenticated, loginWithRedirect } = auth;
   const started = useRef(false);
-  const go = !isLoading && !isAuthenticated && !error;
+  const go = !isLoading && !isAuthenticated && !auth[FAILED];
   useEffect(() => {
-    if (!go || started.current || auth[LEAVING].current) return;
+    if (!go || started.current || auth[HOLD]()) return;
     started.current = true;
     const returnTo = location.pathname + location.search + location.hash;
     const appState = loginOptions?.appState;
     loginWithRedirect({ ...loginOptions, appState: isObject(appState) ? { returnTo, ...appState } : appState ?? { returnTo } }).finally(
       () => (started.current = false),
     );
-  }, [go]);
+  }, [go, auth[TICK]]);
   return isAuthenticated ? children : fallback;
 }
 

@@ -130,7 +130,8 @@ async function main() {
       renderSession((await login).appState);
     } catch (e) {
       if (e.code === 'popup_replaced') return log('The popup login was started again.');
-      renderLoggedOut('Popup login failed.', 'error');
+      if (auth.isAuthenticated()) renderSession(); // a login meanwhile (another tab) still counts
+      else renderLoggedOut('Popup login failed.', 'error');
       showError(e);
     }
   };

@@ -30,7 +30,7 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
     port,
     headers: pageHeaders,
     // Only the embedded provider knows the demo API's introspection credentials.
-    routes: { '/api/me': (req, res) => demoApi(req, res, idp ? meta?.introspection_endpoint : undefined) },
+    routes: { '/api/me': (req, res) => demoApi(req, res, idp ? meta?.introspection_endpoint : undefined, config?.clientId) },
     mounts: { '/': path.join(root, 'www'), '/dist/': path.join(root, 'dist'), ...extraMounts },
     config: () => config,
   });
@@ -73,7 +73,7 @@ export async function startDemo({ port = 0, idpPort = 0, issuer, clientId, scope
  * An unknown or expired token is a 401 with `error="invalid_token"`, which
  * `client.fetch` answers with one refresh and a retry.
  */
-async function demoApi(req, res, introspectionEndpoint) {
+async function demoApi(req, res, introspectionEndpoint, clientId) {
   const reply = (status, body, headers = {}) => {
     res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
@@ -87,8 +87,13 @@ async function demoApi(req, res, introspectionEndpoint) {
       headers: { Authorization: 'Basic ' + Buffer.from('resource-server:rs-secret').toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token }),
     });
-    const info = answer.ok ? await answer.json() : {};
-    if (!info.active) return reply(401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    // The introspection call itself failing is not the token's fault: no invalid_token (it would make the SDK refresh).
+    if (!answer.ok) return reply(502, { error: `introspection answered ${answer.status}` });
+    const info = await answer.json();
+    // An access token of this demo's client only: oidc-provider also introspects refresh tokens (no token_type).
+    if (!info.active || info.token_type !== 'Bearer' || info.client_id !== clientId) {
+      return reply(401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    }
     reply(200, { message: `Hello, ${info.sub}.`, sub: info.sub, scope: info.scope, client_id: info.client_id, expires_in: info.exp - Math.floor(Date.now() / 1000) });
   } catch {
     reply(502, { error: 'introspection failed' });

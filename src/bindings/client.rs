@@ -64,7 +64,7 @@ pub(super) fn logout_op(shared: &Rc<Shared>, mut op: Logout) -> Op {
     Op::running(
         shared,
         move |st, h, i| op.resume(st, h, i),
-        |()| JsValue::UNDEFINED,
+        JsValue::from_bool,
     )
 }
 

@@ -239,7 +239,8 @@ impl Client {
     }
 
     /// Ends the session (see [`Logout`]). `return_to` is resolved against the page.
-    pub async fn logout(&self, return_to: Option<String>, local_only: bool) -> Result<(), Error> {
+    /// `Ok(true)`: the page is now on its way to the provider (or `return_to`).
+    pub async fn logout(&self, return_to: Option<String>, local_only: bool) -> Result<bool, Error> {
         let base = self.shared.host.current_url().unwrap_or_default();
         let return_to = return_to.map(|u| {
             web_sys::Url::new_with_base(&u, &base)

@@ -171,7 +171,11 @@ test('logout: local state gone, refresh token revoked at the provider, redirect 
     const rt = tokens.issued.at(-1);
     assert.ok(await page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('pkce-wasm.session.'))));
     const returnTo = `${demo.origin}/test/`;
-    await Promise.all([page.waitForURL(/\/session\/end/), page.evaluate((r) => window.auth.logout({ returnTo: r }), returnTo)]);
+    // logout() resolves to true: the page is on its way to the provider (kept across the navigation).
+    await Promise.all([
+      page.waitForURL(/\/session\/end/),
+      page.evaluate((r) => window.auth.logout({ returnTo: r }).then((navigating) => sessionStorage.setItem('logout-navigating', String(navigating))), returnTo),
+    ]);
     const reuse = await refreshAtProvider(demo, rt);
     assert.equal(reuse.body.error, 'invalid_grant', 'revoked before leaving the app');
     assert.match(page.url(), /id_token_hint=/);
@@ -181,13 +185,14 @@ test('logout: local state gone, refresh token revoked at the provider, redirect 
     await page.waitForURL((u) => u.href.startsWith(returnTo));
     await page.waitForSelector('#status[data-done]');
     assert.equal(await statusOf(page), 'out');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('logout-navigating')), 'true');
     // Back on the app's origin: its localStorage keeps only a tombstone (the logout epoch), no token.
     const left = await page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('pkce-wasm.session.')));
     assert.ok(left.length === 1 && /(^|&)out=1(&|$)/.test(left[0][1]) && !/(^|&)(at|rt|id)=/.test(left[0][1]), JSON.stringify(left));
 
     // localOnly: no navigation, the loggedOut event fires.
     await login(page, demo, {});
-    await page.evaluate(() => window.auth.logout({ localOnly: true }));
+    assert.equal(await page.evaluate(() => window.auth.logout({ localOnly: true })), false, 'a local logout stays: false');
     assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), false);
     assert.ok((await page.evaluate(() => window.events)).includes('loggedOut'));
   });

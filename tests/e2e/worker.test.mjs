@@ -70,6 +70,9 @@ test("the README's worker pattern: the page's access token, posted to a worker, 
     // Without the token the same request is refused: the 200 is the token's doing.
     const refused = await page.evaluate((url) => window.ask({ accessToken: 'not-a-token', url }), `${demo.origin}/api/me`);
     assert.equal(refused.status, 401);
+    // The demo API takes access tokens of the demo's client only: not its refresh token, which introspects as active.
+    const refresh = await page.evaluate((url) => window.ask({ accessToken: window.auth.getTokens().refreshToken, url }), `${demo.origin}/api/me`);
+    assert.equal(refresh.status, 401, 'a refresh token is no bearer token');
   });
   await page.context().close();
 });

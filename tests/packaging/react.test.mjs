@@ -336,3 +336,82 @@ test('React: a login cancelled at the provider is error.code access_denied on sc
   });
   await context.close();
 });
+
+// The binding against a scripted client (react-app/fake.html), in both builds
+// (the development one runs StrictMode's double effects): the states a real
+// provider is not easily made to reach.
+const fakePage = async (context, base, query = '') => {
+  const page = await appPage(context, `${base}fake.html${query}`);
+  await page.waitForSelector('#state');
+  return page;
+};
+const calls = (page, name) => page.evaluate((n) => window.fake.calls.filter((c) => c === n).length, name);
+const settle = (page, name, ok, value) => page.evaluate(([n, o, v]) => window.fake.settle(n, o, v), [name, ok, value]);
+const emit = (page, event, code) => page.evaluate(([e, c]) => window.fake.emit(e, c && Object.assign(new Error(c), { code: c })), [event, code]);
+const quiet = (page) => page.waitForTimeout(300);
+
+for (const [mode, base] of Object.entries(BUILDS)) {
+  test(`React (${mode}), scripted client: a logout that stays on the page lets the guard log in again; one that navigates does not`, async () => {
+    const context = await browser.newContext();
+    for (const navigating of [false, true]) {
+      const page = await fakePage(context, base, '?in');
+      await withDiagnostics(page, `react-fake-logout-${mode}`, async () => {
+        await page.waitForSelector('#guarded');
+        await page.click('button:text-is("Log out")');
+        await page.evaluate(() => window.fake.setAuthenticated(false));
+        await emit(page, 'loggedOut');
+        await settle(page, 'logout', true, navigating);
+        await page.waitForSelector('#fallback');
+        await quiet(page);
+        assert.equal(await calls(page, 'loginWithRedirect'), navigating ? 0 : 1, navigating ? 'the page is leaving: no login' : 'no end-session endpoint: the guard logs in');
+      });
+      await page.close();
+    }
+    await context.close();
+  });
+
+  test(`React (${mode}), scripted client: a background error shows until a refresh works, and does not hold the guard once the session expires`, async () => {
+    const context = await browser.newContext();
+    const page = await fakePage(context, base, '?in');
+    await withDiagnostics(page, `react-fake-background-${mode}`, async () => {
+      await page.waitForSelector('#guarded');
+      await emit(page, 'error', 'network_error');
+      assert.equal(await page.textContent('[role=alert]'), 'Error: network_error');
+      await emit(page, 'tokensRefreshed');
+      await page.waitForSelector('[role=alert]', { state: 'detached' });
+      await emit(page, 'error', 'network_error');
+      await page.evaluate(() => window.fake.setAuthenticated(false));
+      await emit(page, 'sessionExpired');
+      await page.waitForSelector('#fallback');
+      await quiet(page);
+      assert.equal(await calls(page, 'loginWithRedirect'), 1, 'the guard logs in');
+    });
+    await context.close();
+  });
+
+  test(`React (${mode}), scripted client: after a failed login the guard waits; a popup login meanwhile is not raced by a redirect, and a popup replaced by a second click is no error`, async () => {
+    const context = await browser.newContext();
+    const page = await fakePage(context, base);
+    await withDiagnostics(page, `react-fake-popup-${mode}`, async () => {
+      await page.waitForFunction(() => window.fake.calls.includes('loginWithRedirect'));
+      await settle(page, 'loginWithRedirect', false, { code: 'network_error' });
+      await page.waitForSelector('[role=alert]');
+      await quiet(page);
+      assert.equal(await calls(page, 'loginWithRedirect'), 1, 'no second redirect after a failure');
+      await page.click('button:text-is("Popup")');
+      await page.waitForSelector('[role=alert]', { state: 'detached' });
+      await quiet(page);
+      assert.equal(await calls(page, 'loginWithRedirect'), 1, 'no redirect while the popup login runs');
+      await page.click('button:text-is("Popup")');
+      await settle(page, 'loginWithPopup', false, { code: 'popup_replaced' });
+      await quiet(page);
+      assert.equal(await page.locator('[role=alert]').count(), 0, 'popup_replaced is not shown');
+      assert.equal(await calls(page, 'loginWithRedirect'), 1, 'nor does it let the guard redirect');
+      await page.evaluate(() => window.fake.setAuthenticated(true));
+      await settle(page, 'loginWithPopup', true, {});
+      await page.waitForSelector('#guarded');
+      assert.equal(await page.textContent('#state'), 'in');
+    });
+    await context.close();
+  });
+}

@@ -675,7 +675,7 @@ impl Op {
     fn resume(&mut self, st: &mut ClientState, host: &dyn Host, o: Outcome) -> Stepped {
         match self {
             Op::Token(m) => lift(m.resume(st, host, o), Done::Session),
-            Op::Logout(m) => lift(m.resume(st, host, o), Done::Unit),
+            Op::Logout(m) => lift(m.resume(st, host, o), |r| Done::Unit(r.map(drop))),
             Op::Callback(m) => lift(m.resume(st, host, o), Done::Callback),
             Op::Popup(m) => lift(m.resume(st, host, o), Done::Callback),
             Op::Silent(m) => lift(m.resume(st, host, o), Done::Callback),

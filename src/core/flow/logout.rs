@@ -71,8 +71,10 @@ impl Logout {
         }
     }
 
-    /// Drives the logout.
-    pub fn resume(&mut self, st: &mut ClientState, host: &dyn Host, input: Outcome) -> Step<()> {
+    /// Drives the logout. Its result says whether the page is now on its way
+    /// to the provider's end-session endpoint or `returnTo` (`false`: a local
+    /// logout, or no end-session endpoint and no `returnTo`).
+    pub fn resume(&mut self, st: &mut ClientState, host: &dyn Host, input: Outcome) -> Step<bool> {
         let mut input = input;
         loop {
             let next = match (&mut self.state, input) {
@@ -192,13 +194,13 @@ impl Logout {
         }
     }
 
-    fn leave(&mut self, st: &ClientState, host: &dyn Host) -> Step<()> {
+    fn leave(&mut self, st: &ClientState, host: &dyn Host) -> Step<bool> {
         if self.locked {
             self.locked = false;
             host.unlock(&st.lock_name());
         }
         if self.local_only {
-            return Step::Done(Ok(()));
+            return Step::Done(Ok(false));
         }
         let url = match (&st.meta.end_session_endpoint, self.return_to.take()) {
             (Some(end), return_to) => {
@@ -211,8 +213,8 @@ impl Logout {
                 end_session_url(end, &st.config.client_id, hint, return_to.as_deref())
             }
             (None, Some(url)) => url,
-            (None, None) => return Step::Done(Ok(())),
+            (None, None) => return Step::Done(Ok(false)),
         };
-        Step::Done(host.navigate(&url))
+        Step::Done(host.navigate(&url).map(|()| true))
     }
 }
