@@ -12,6 +12,10 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: cannot read the pinned wasm-bindgen version from Cargo.toml" >&2; exit 1; }
 
 say() { printf '[setup] %s\n' "$*"; }
+# `--test` (npm test) also installs the second browser engine of the browser
+# tier: Firefox and geckodriver. `npm start` does not need them.
+FOR_TESTS=0
+[ "${1:-}" = --test ] && FOR_TESTS=1
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # 1. Rust target
@@ -39,7 +43,7 @@ fi
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
-command -v firefox >/dev/null || need_apt+=(firefox-esr)
+[ "$FOR_TESTS" = 0 ] || command -v firefox >/dev/null || need_apt+=(firefox-esr)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     say "installing ${need_apt[*]} from Debian"
@@ -51,10 +55,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-# 5. geckodriver (Firefox's WebDriver) is not in Debian: build it from crates.io.
-if ! geckodriver --version 2>/dev/null | grep -q "^geckodriver $GECKODRIVER_VERSION\b"; then
-  say "installing geckodriver $GECKODRIVER_VERSION from crates.io (about 2 minutes, once)"
-  cargo install --locked geckodriver --version "$GECKODRIVER_VERSION"
+# 5. geckodriver (Firefox's WebDriver) is not in Debian: build it from crates.io
+#    (--force: over an untracked binary of another version too).
+if [ "$FOR_TESTS" = 1 ] && [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 { print $2 }')" != "$GECKODRIVER_VERSION" ]; then
+  say "installing geckodriver $GECKODRIVER_VERSION from crates.io (3 to 7 minutes, once)"
+  cargo install --locked --force geckodriver --version "$GECKODRIVER_VERSION"
 fi
 
 # 6. npm dependencies (dev only: the SDK itself has none)

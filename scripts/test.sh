@@ -30,9 +30,10 @@ browser_tier() { # $1: chrome | firefox; $2: the runner's name for it; then VAR=
   local flag=$1 name=$2 log all ours
   shift 2
   log=$(mktemp)
-  env -u GECKODRIVER -u GECKODRIVER_REMOTE -u CHROMEDRIVER -u CHROMEDRIVER_REMOTE \
-    -u SAFARIDRIVER -u SAFARIDRIVER_REMOTE -u MSEDGEDRIVER -u MSEDGEDRIVER_REMOTE "$@" \
-    wasm-pack test --headless "--$flag" --mode no-install 2>&1 | tee "$log"
+  env -u GECKODRIVER -u GECKODRIVER_REMOTE -u GECKODRIVER_ARGS -u CHROMEDRIVER -u CHROMEDRIVER_REMOTE \
+    -u CHROMEDRIVER_ARGS -u SAFARIDRIVER -u SAFARIDRIVER_REMOTE -u SAFARIDRIVER_ARGS -u MSEDGEDRIVER \
+    -u MSEDGEDRIVER_REMOTE -u MSEDGEDRIVER_ARGS -u WASM_BINDGEN_TEST_WEBDRIVER_JSON "$@" \
+    wasm-pack test --headless "--$flag" --mode no-install 2>&1 | tee "$log" || { rm -f "$log"; exit 1; }
   all=$(grep -c '^Running headless tests in ' "$log" || true)
   ours=$(grep -c "^Running headless tests in $name " "$log" || true)
   rm -f "$log"
@@ -61,6 +62,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-unknown-u
 
 step "build (release) for the end-to-end tier"
 bash scripts/build.sh
+
+step "Leptos example (its own workspace): rustfmt, clippy for wasm32, release build"
+(cd examples/leptos && cargo fmt -- --check && cargo clippy --quiet --locked --target wasm32-unknown-unknown -- -D warnings)
+bash scripts/build-leptos.sh
 
 step "tier 3: end to end — real Chromium + real oidc-provider; packaging — from the npm pack tarball"
 node --test --test-concurrency=1 tests/e2e/*.test.mjs tests/packaging/*.test.mjs
