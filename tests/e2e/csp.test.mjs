@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, newPage, withDiagnostics, startTestDemo, signIn } from './support.mjs';
+import { launch, newPage, withDiagnostics, startTestDemo, signIn, startLogin } from './support.mjs';
 
 let demo;
 let browser;
@@ -44,7 +44,7 @@ test("strict CSP with 'wasm-unsafe-eval': the SDK loads, a full login completes,
     await page.goto(`${demo.origin}/csp/`);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'out', await page.getAttribute('#status', 'title'));
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForURL(`${demo.origin}/csp/**`);
     await page.waitForSelector('#status[data-done]');

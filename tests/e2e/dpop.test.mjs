@@ -8,7 +8,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import { jwtVerify, EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { listen, close } from '../../scripts/lib/net.mjs';
-import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
+import { launch, newPage, signIn, withDiagnostics, startTestDemo, startLogin } from './support.mjs';
 let demo;
 let browser;
 let rs;
@@ -103,7 +103,7 @@ const headerOf = (jwt) => decodeProtectedHeader(jwt);
 async function login(page, opts) {
   await page.goto(testUrl(opts));
   await page.waitForSelector('#status[data-done]');
-  await page.evaluate(() => window.auth.loginWithRedirect());
+  await startLogin(page);
   await signIn(page);
   await page.waitForSelector('#status[data-done]');
   assert.equal(await page.textContent('#status'), 'in');
@@ -275,7 +275,7 @@ test('PAR errors are typed: the PAR endpoint refusing, a client that requires PA
     // PAR turned off for a client that requires it: the provider refuses, typed.
     await page.goto(testUrl({ clientId: `${demo.config.clientId}-par`, pushedAuthorizationRequests: false }));
     await page.waitForSelector('#status[data-done]');
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'error:invalid_request');
   });

@@ -3,7 +3,7 @@
 // wasm trap), and afterwards the same module must still log in.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
+import { launch, newPage, signIn, withDiagnostics, startTestDemo, startLogin } from './support.mjs';
 
 let demo;
 let browser;
@@ -131,7 +131,7 @@ test('hostile arguments to every JS entry point give typed errors, and the modul
     assert.equal(q.get('x_flag'), 'true');
 
     // ...and a full login still completes in this page.
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'in');

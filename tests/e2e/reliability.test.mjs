@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProvider } from '../../scripts/lib/idp.mjs';
-import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
+import { launch, newPage, signIn, withDiagnostics, startTestDemo, startLogin } from './support.mjs';
 
 let demo;
 let other; // a second provider, for the two-clients test
@@ -37,7 +37,7 @@ const statusOf = (page) => page.textContent('#status');
 async function login(page, opts = {}) {
   await page.goto(testUrl(opts));
   await page.waitForSelector('#status[data-done]');
-  await page.evaluate(() => window.auth.loginWithRedirect());
+  await startLogin(page);
   await signIn(page);
   await page.waitForSelector('#status[data-done]');
   assert.equal(await statusOf(page), 'in');
@@ -75,7 +75,7 @@ test('StrictMode: handleRedirectCallback twice at once with one URL sends one to
     await page.goto(testUrl());
     await page.waitForSelector('#status[data-done]');
     await page.evaluate(() => sessionStorage.setItem('test-double', '1'));
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await statusOf(page), 'in');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, decodeJwt, EmbeddedJWK, calculateJwkThumbprint } from 'jose';
-import { launch, newPage, withDiagnostics, startTestDemo, signIn } from './support.mjs';
+import { launch, newPage, withDiagnostics, startTestDemo, signIn, startLogin } from './support.mjs';
 import { listen, close } from '../../scripts/lib/net.mjs';
 
 const A = 'urn:pkce-wasm:api-a';
@@ -137,7 +137,7 @@ test('two APIs, one refresh token: each API gets a token for its own audience, a
     const resources = { [rsA.origin]: { resource: A, scope: 'a:read' }, [`${rsB.origin}/v1/`]: { resource: B, scope: 'b:read' } };
     await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify({ resources }))}`);
     await page.waitForSelector('#status[data-done]');
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'in');
@@ -180,7 +180,7 @@ test('step-up (RFC 9470): the API asks for MFA, fetch fails with step_up_require
     const opts = { resources, cacheLocation: 'sessionStorage' };
     await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
     await page.waitForSelector('#status[data-done]');
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'in');
@@ -213,7 +213,7 @@ test('protected resource metadata (RFC 9728): an API that names its resource —
     const opts = { apiOrigins: [demo.origin, rsC.origin, rsEvil.origin, rsElsewhere.origin] };
     await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
     await page.waitForSelector('#status[data-done]');
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     // The login did not ask for C's resource: refused before the provider
@@ -258,7 +258,7 @@ test('stepUp: popup — the API asks for MFA, fetch (from a click) opens the log
     const opts = { resources: { [rsA.origin]: { resource: A, scope: 'a:read' } }, stepUp: 'popup', pushedAuthorizationRequests: false };
     await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
     await page.waitForSelector('#status[data-done]');
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     const before = await page.evaluate(() => window.auth.getTokens().accessToken);
@@ -288,7 +288,7 @@ test('stepUp: popup, the provider delivering it — the user passes MFA in the p
       const opts = { resources: { [rsA.origin]: { resource: A, scope: 'a:read' } }, stepUp: 'popup' };
       await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
       await page.waitForSelector('#status[data-done]');
-      await page.evaluate(() => window.auth.loginWithRedirect());
+      await startLogin(page);
       await signIn(page);
       await page.waitForSelector('#status[data-done]');
       const before = await page.evaluate(() => window.auth.getTokens().accessToken);
@@ -319,7 +319,7 @@ test('DPoP (RFC 9449) with tokens for several APIs: the API\'s own token is boun
     const opts = { clientId: `${demo.config.clientId}-dpop`, dpop: true, resources: { [rsD.origin]: { resource: D, scope: 'd:read' } } };
     await page.goto(`${demo.origin}/test/?opts=${encodeURIComponent(JSON.stringify(opts))}`);
     await page.waitForSelector('#status[data-done]');
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'in');

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { listen, close } from '../../scripts/lib/net.mjs';
-import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
+import { launch, newPage, signIn, withDiagnostics, startTestDemo, startLogin } from './support.mjs';
 const RACE_ITERATIONS = 50;
 
 let demo; // access tokens live 120 s
@@ -45,7 +45,7 @@ async function open(page, d, opts) {
 
 async function login(page, d, opts = {}) {
   await open(page, d, opts);
-  await page.evaluate(() => window.auth.loginWithRedirect());
+  await startLogin(page);
   await signIn(page);
   await page.waitForSelector('#status[data-done]');
   assert.equal(await statusOf(page), 'in');

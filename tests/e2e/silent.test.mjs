@@ -9,7 +9,7 @@
 // provider, its cookies SameSite=None) — each promptly, the iframe removed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, launchProfile, newPage, withDiagnostics, startTestDemo, signIn } from './support.mjs';
+import { launch, launchProfile, newPage, withDiagnostics, startTestDemo, signIn, startLogin } from './support.mjs';
 
 let demo;
 let browser;
@@ -73,7 +73,7 @@ test('checkSession with a provider session: logged in again after a reload (memo
   const page = await newPage(context);
   await withDiagnostics(page, 'silent-session', async () => {
     await open(page, demo.origin);
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'in');
@@ -117,7 +117,7 @@ test('silentFallback: without a refresh token, getAccessToken renews the session
     await withDiagnostics(page, 'silent-fallback', async () => {
       // (A generous silentTimeout: the iframe loads the whole test app, and CI machines are busy.)
       await open(page, demo.origin, { silentFallback: true, silentTimeout: 30 });
-      await page.evaluate(() => window.auth.loginWithRedirect());
+      await startLogin(page);
       await signIn(page);
       await page.waitForSelector('#status[data-done]');
       const first = await page.evaluate(() => ({ tokens: window.auth.getTokens() }));
@@ -183,7 +183,7 @@ test('the provider on another site, third-party cookies blocked: third_party_coo
       const first = await checkSession(page);
       assert.equal(first.code, 'login_required', JSON.stringify(first));
       // A login at the top level (first party: the provider's cookies are set).
-      await page.evaluate(() => window.auth.loginWithRedirect());
+      await startLogin(page);
       await signIn(page);
       await page.waitForSelector('#status[data-done]');
       assert.equal(await page.textContent('#status'), 'in');
@@ -212,7 +212,7 @@ test('the provider on another site, third-party cookies allowed (the control): c
   try {
     await withDiagnostics(page, 'silent-3pc-allowed', async () => {
       await open(page, cross.origin);
-      await page.evaluate(() => window.auth.loginWithRedirect());
+      await startLogin(page);
       await signIn(page);
       await page.waitForSelector('#status[data-done]');
       assert.equal(await page.textContent('#status'), 'in');

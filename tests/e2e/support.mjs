@@ -92,6 +92,20 @@ export async function signIn(page, user = 'alice') {
   }
 }
 
+/**
+ * Starts `auth.loginWithRedirect(options)` in the test page without awaiting
+ * it there: the navigation it starts may replace the document before its
+ * promise settles, which would fail an awaited `page.evaluate`.
+ */
+export async function startLogin(page, options) {
+  await page.evaluate((o) => {
+    window.loginStarted = window.auth.loginWithRedirect(o).then(
+      () => 'started',
+      (e) => `error:${e.code}`,
+    );
+  }, options);
+}
+
 export async function demoState(page, state) {
   await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: 15000 });
 }

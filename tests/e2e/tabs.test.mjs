@@ -6,7 +6,7 @@
 // one ends the other's (its refresh token revoked).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
+import { launch, newPage, signIn, withDiagnostics, startTestDemo, startLogin } from './support.mjs';
 
 let demo;
 let browser;
@@ -30,7 +30,7 @@ async function open(page, opts) {
 
 async function login(page, opts) {
   await open(page, opts);
-  await page.evaluate(() => window.auth.loginWithRedirect());
+  await startLogin(page);
   await signIn(page);
   await page.waitForSelector('#status[data-done]');
   assert.equal(await page.textContent('#status'), 'in');

@@ -5,7 +5,7 @@
 // worker, authorizes the worker's own request to an API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, signIn, withDiagnostics, startTestDemo } from './support.mjs';
+import { launch, newPage, signIn, withDiagnostics, startTestDemo, startLogin } from './support.mjs';
 
 let demo;
 let browser;
@@ -59,7 +59,7 @@ test("the README's worker pattern: the page's access token, posted to a worker, 
   await withDiagnostics(page, 'worker-token', async () => {
     await page.goto(`${demo.origin}/test/`);
     await page.waitForSelector('#status[data-done]');
-    await page.evaluate(() => window.auth.loginWithRedirect());
+    await startLogin(page);
     await signIn(page);
     await page.waitForSelector('#status[data-done]');
     assert.equal(await page.textContent('#status'), 'in');
