@@ -93,17 +93,24 @@ export async function signIn(page, user = 'alice') {
 }
 
 /**
- * Starts `auth.loginWithRedirect(options)` in the test page without awaiting
- * it there: the navigation it starts may replace the document before its
- * promise settles, which would fail an awaited `page.evaluate`.
+ * Starts `auth.loginWithRedirect(options)` in the test page and resolves once
+ * the page has left for the provider. The SDK's promise is not awaited in the
+ * page: the navigation may replace the document before it settles, which
+ * would fail an awaited `page.evaluate` ("Execution context was destroyed").
  */
 export async function startLogin(page, options) {
+  const from = page.url();
+  const left = page.waitForURL((u) => u.href !== from, { waitUntil: 'commit', timeout: 15000 });
   await page.evaluate((o) => {
     window.loginStarted = window.auth.loginWithRedirect(o).then(
       () => 'started',
       (e) => `error:${e.code}`,
     );
   }, options);
+  await left.catch(async (e) => {
+    const started = await page.evaluate(() => window.loginStarted).catch(() => undefined);
+    throw new Error(`the login did not leave the page (${started ?? e.message})`);
+  });
 }
 
 export async function demoState(page, state) {
