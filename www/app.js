@@ -177,7 +177,12 @@ async function main() {
   });
   $('logout').onclick = () => {
     log('Logging out: revoking the refresh token, then the provider.');
-    auth.logout({ returnTo: config.redirectUri }).catch(showError);
+    // The page is left for the provider's logout: the page that comes back says so.
+    sessionStorage.setItem('demo.loggedOut', '1');
+    auth.logout({ returnTo: config.redirectUri }).catch((e) => {
+      sessionStorage.removeItem('demo.loggedOut');
+      showError(e);
+    });
   };
   $('error-dismiss').onclick = () => show('error', false);
 
@@ -214,6 +219,10 @@ async function main() {
     }
   } else if (auth.isAuthenticated()) {
     renderSession();
+  } else if (sessionStorage.getItem('demo.loggedOut')) {
+    sessionStorage.removeItem('demo.loggedOut');
+    log('Back from the provider’s logout page.');
+    renderLoggedOut('Logged out.');
   } else {
     renderLoggedOut();
   }

@@ -111,8 +111,12 @@ test('demo, by redirect: logged out → login → claims and a countdown → API
     await page.click('button[value=yes]');
     await page.waitForURL((u) => u.href.startsWith(demo.url));
     await demoState(page, 'logged-out');
-    assert.deepEqual(await seen(page), { status: 'Not logged in.', buttons: LOGGED_OUT_BUTTONS, panels: ['Session controls', 'Events'] });
+    assert.deepEqual(await seen(page), { status: 'Logged out.', buttons: LOGGED_OUT_BUTTONS, panels: ['Session controls', 'Events'] });
+    assert.match((await events(page)).join('\n'), /Back from the provider’s logout page/);
     await shot(page, '5-logged-out-again');
+    await page.reload();
+    await demoState(page, 'logged-out');
+    assert.equal((await seen(page)).status, 'Not logged in.', 'said once');
   });
   await page.context().close();
 });
