@@ -308,6 +308,51 @@ test('React: popup login from a click — the opening page shows the user, the p
   await context.close();
 });
 
+test('React: the client failed to start (discovery down); the next click makes one, and its popup login reaches the UI', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  // The provider's discovery answers 503 until the app has shown the failure.
+  demo.idp.faults.respond = (ctx) => {
+    if (ctx.path !== '/.well-known/openid-configuration') return false;
+    ctx.set('Access-Control-Allow-Origin', demo.origin);
+    ctx.status = 503;
+    ctx.body = 'maintenance';
+    return true;
+  };
+  try {
+    await withDiagnostics(page, 'react-create-failed', async () => {
+      await page.goto(`${demo.origin}${APP_PATH}`);
+      await page.waitForSelector('[role=alert]');
+      assert.equal(await page.textContent('[role=alert]'), 'Login failed: discovery_failed');
+      demo.idp.faults.respond = null;
+      // This click makes the client. Its popup opens late (there was no client to call in the
+      // click), if the browser still allows it: closed here; the next click replaces that login.
+      const [first] = await Promise.all([
+        Promise.race([
+          page.waitForEvent('popup', { timeout: 10000 }),
+          page.waitForSelector('[role=alert]:has-text("popup_blocked")', { timeout: 10000 }).then(() => undefined),
+        ]),
+        page.click('text=Log in with a popup'),
+      ]);
+      await first?.close();
+      await page.waitForSelector(LOG_IN);
+      const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('text=Log in with a popup')]);
+      await popup.waitForSelector('input[name=login]', { timeout: 15000 });
+      await popup.fill('input[name=login]', 'alice');
+      await popup.fill('input[name=password]', 'any-password');
+      await popup.click('button[type=submit]');
+      await popup.click('button[type=submit]:has-text("Continue")', { timeout: 15000 }).catch(() => {});
+      await page.waitForSelector(SIGNED_IN, { timeout: 15000 });
+      assert.deepEqual(page.errors, []);
+    });
+  } finally {
+    demo.idp.faults.respond = null;
+  }
+  await context.close();
+});
+
 test('React: a logout in another tab turns this tab logged out (tabs in step)', async () => {
   const context = await browser.newContext();
   const a = await appPage(context);
