@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, newPage, signIn, demoState, withDiagnostics } from './support.mjs';
+import { launch, newPage, signIn, signInPopup, demoState, withDiagnostics } from './support.mjs';
 import { startDemo } from '../../scripts/lib/demo.mjs';
 
 const SHOTS = 'test-results/demo';
@@ -139,10 +139,7 @@ test('demo, by popup: the page stays; a popup closed and opened again takes over
     [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Log in with a popup' }).click()]);
     await popup.waitForSelector('input[name=login]');
     assert.equal(await page.locator('#error').isVisible(), false, 'the replaced login shows no error');
-    await popup.fill('input[name=login]', 'bob');
-    await popup.fill('input[name=password]', 'any-password');
-    await popup.click('button[type=submit]');
-    await popup.click('button[type=submit]:has-text("Continue")').catch(() => {}); // the popup may close under the click
+    await signInPopup(popup, { user: 'bob' });
     await demoState(page, 'logged-in');
     await assertLoggedIn(page, 'bob');
     assert.equal(await page.locator('#error').isVisible(), false);

@@ -5,7 +5,7 @@
 // the typed failures: blocked, closed, replaced.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, withDiagnostics, startTestDemo } from './support.mjs';
+import { launch, newPage, withDiagnostics, startTestDemo, signInPopup } from './support.mjs';
 
 let demo;
 let browser;
@@ -36,18 +36,6 @@ async function open(page, popupOptions) {
   if (popupOptions) await page.evaluate((o) => (window.popupOptions = o), popupOptions);
 }
 
-/** Signs in on the provider's pages in the popup, which then closes itself. */
-async function signInPopup(popup, onLoginPage = async () => {}) {
-  await popup.waitForSelector('input[name=login]', { timeout: 15000 });
-  await onLoginPage();
-  await popup.fill('input[name=login]', 'alice');
-  await popup.fill('input[name=password]', 'any-password');
-  await popup.click('button[type=submit]');
-  await popup.waitForSelector('button[type=submit]:has-text("Continue")', { timeout: 15000 });
-  await popup.click('button[type=submit]:has-text("Continue")').catch(() => {}); // the popup may close under the click
-  await popup.waitForEvent('close', { timeout: 15000 }).catch(() => {});
-}
-
 for (const coop of [false, true]) {
   test(`popup login${coop ? ', the provider sending COOP: same-origin (no window.opener)' : ''}: the opening page gets the tokens, the popup closes itself`, async () => {
     demo.idp.faults.coop = coop;
@@ -58,12 +46,12 @@ for (const coop of [false, true]) {
       const posts = tokenPosts;
       const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#popup')]);
       let opener;
-      await signInPopup(popup, async () => {
+      await signInPopup(popup, { onLoginPage: async () => {
         opener = await popup.evaluate(() => window.opener !== null);
         // The user takes a while: the popup was open long enough that a close
         // would end the wait at once, and its closing itself must not.
         await popup.waitForTimeout(6000);
-      });
+      } });
       assert.equal(opener, !coop, coop ? 'COOP cut the popup off from its opener' : 'the popup has its opener');
       const result = await page.evaluate(() => window.popupResult);
       assert.equal(result.sub, 'alice', JSON.stringify(result));

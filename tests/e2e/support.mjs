@@ -66,12 +66,14 @@ export async function newPage(browserOrContext) {
 /**
  * Completes oidc-provider's development interactions: fills the login form
  * and consents, as far as the provider asks for them (a provider session or
- * an earlier grant skips steps), until the app's callback has been handled.
+ * an earlier grant skips steps), until the app's callback has been handled
+ * (`done`: a selector the app shows then; the default fits the demo and the
+ * test pages).
  */
-export async function signIn(page, user = 'alice') {
+export async function signIn(page, user = 'alice', done = '#status[data-state="logged-in"], #status[data-state="error"], #error:not([hidden]), #status[data-done]') {
   const LOGIN = 'input[name=login]';
   const CONSENT = 'button[type=submit]:has-text("Continue")';
-  const BACK = '#status[data-state="logged-in"], #status[data-state="error"], #error:not([hidden]), #status[data-done]';
+  const BACK = done;
   for (let step = 0; step < 6; step++) {
     await page.waitForSelector(`${LOGIN}, ${CONSENT}, ${BACK}`, { timeout: 15000 });
     try {
@@ -111,6 +113,21 @@ export async function startLogin(page, options) {
     const started = await page.evaluate(() => window.loginStarted).catch(() => undefined);
     throw new Error(`the login did not leave the page (${started ?? e.message})`);
   });
+}
+
+/**
+ * Signs in on the provider's pages in a login popup, which then closes
+ * itself. `onLoginPage` runs once the login form shows.
+ */
+export async function signInPopup(popup, { user = 'alice', onLoginPage = async () => {} } = {}) {
+  await popup.waitForSelector('input[name=login]', { timeout: 15000 });
+  await onLoginPage();
+  await popup.fill('input[name=login]', user);
+  await popup.fill('input[name=password]', 'any-password');
+  await popup.click('button[type=submit]');
+  await popup.waitForSelector('button[type=submit]:has-text("Continue")', { timeout: 15000 });
+  await popup.click('button[type=submit]:has-text("Continue")').catch(() => {}); // the popup may close under the click
+  await popup.waitForEvent('close', { timeout: 15000 }).catch(() => {});
 }
 
 export async function demoState(page, state) {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemo } from '../../scripts/lib/demo.mjs';
 import { listen, close } from '../../scripts/lib/net.mjs';
-import { launch, newPage, withDiagnostics } from '../e2e/support.mjs';
+import { launch, newPage, signIn, signInPopup, withDiagnostics } from '../e2e/support.mjs';
 import { kb, runtimeFiles, sizes } from '../../scripts/lib/sizes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -145,28 +145,6 @@ function watch(context) {
   return log;
 }
 
-/** oidc-provider's development login and consent, as far as it asks for them, until `done` shows in the app. */
-async function signIn(page, done) {
-  const LOGIN = 'input[name=login]';
-  const CONSENT = 'button[type=submit]:has-text("Continue")';
-  for (let step = 0; step < 6; step++) {
-    await page.waitForSelector(`${LOGIN}, ${CONSENT}, ${done}`, { timeout: 15000 });
-    try {
-      if (await page.locator(done).count()) return;
-      if (await page.locator(LOGIN).count()) {
-        await page.fill(LOGIN, 'alice');
-        await page.fill('input[name=password]', 'any-password');
-        await page.click('button[type=submit]');
-      } else {
-        await page.click(CONSENT);
-      }
-      await page.waitForLoadState();
-    } catch (e) {
-      if (!/context was destroyed|navigat/i.test(e.message)) throw e;
-    }
-  }
-}
-
 const SIGNED_IN = 'p:text-is("Signed in as Alice (alice)")';
 const LOG_IN = 'button:text-is("Log in")';
 
@@ -181,7 +159,7 @@ async function appPage(context, pathname = APP_PATH) {
 async function redirectLogin(page) {
   await page.waitForSelector(LOG_IN);
   await page.click(LOG_IN);
-  await signIn(page, SIGNED_IN);
+  await signIn(page, 'alice', SIGNED_IN);
   await page.waitForSelector(SIGNED_IN);
 }
 
@@ -262,7 +240,7 @@ for (const [mode, base] of Object.entries(BUILDS)) {
       // user to log in once (StrictMode runs its effect twice), and back to this page.
       const before = { par: log.par, authorize: log.authorize, token: log.token.length };
       await page.click('text=Your orders');
-      await signIn(page, 'p:has-text("Orders: {")');
+      await signIn(page, 'alice', 'p:has-text("Orders: {")');
       assert.equal(await page.textContent('p:has-text("Orders: {")'), 'Orders: {"sub":"alice","orders":["tea","scones"]}');
       assert.equal(new URL(page.url()).pathname, `${base}orders/`, 'back at appState.returnTo');
       assert.equal(log.par - before.par, 1, 'the guard started one login (one pushed authorization request)');
@@ -293,12 +271,7 @@ test('React: popup login from a click — the opening page shows the user, the p
   await withDiagnostics(page, 'react-popup', async () => {
     await page.waitForSelector(LOG_IN);
     const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('text=Log in with a popup')]);
-    await popup.waitForSelector('input[name=login]', { timeout: 15000 });
-    await popup.fill('input[name=login]', 'alice');
-    await popup.fill('input[name=password]', 'any-password');
-    await popup.click('button[type=submit]');
-    await popup.click('button[type=submit]:has-text("Continue")', { timeout: 15000 }).catch(() => {}); // it may close under the click
-    await popup.waitForEvent('close', { timeout: 15000 }).catch(() => {});
+    await signInPopup(popup);
     await page.waitForSelector(SIGNED_IN);
     assert.equal(popup.isClosed(), true, 'the popup closed itself');
     assert.deepEqual(log.token, ['authorization_code'], 'one token request, from the opening page');
@@ -339,11 +312,7 @@ test('React: the client failed to start (discovery down); the next click makes o
       await first?.close();
       await page.waitForSelector(LOG_IN);
       const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('text=Log in with a popup')]);
-      await popup.waitForSelector('input[name=login]', { timeout: 15000 });
-      await popup.fill('input[name=login]', 'alice');
-      await popup.fill('input[name=password]', 'any-password');
-      await popup.click('button[type=submit]');
-      await popup.click('button[type=submit]:has-text("Continue")', { timeout: 15000 }).catch(() => {});
+      await signInPopup(popup);
       await page.waitForSelector(SIGNED_IN, { timeout: 15000 });
       assert.deepEqual(page.errors, []);
     });
